@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""CDK app: one stack per (account, region) from the sharing config.
+
+Read top-down: config/model.py (what the file may say) -> this file -> stacks/ -> constructs/
+(importable as `lineage_constructs`, see README) -> lambda/ (the handlers).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from config.model import ConfigError, SharingConfig, load_config, plan_stacks
+from stacks.lineage_sharing_stack import LineageSharingStack
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "example.yaml"
+
+
+def build_app(app: App, config: SharingConfig) -> list[LineageSharingStack]:
+    """Add every stack the config asks for, with cdk-nag checking all of them."""
+    stacks = [LineageSharingStack(app, plan=plan, config=config) for plan in plan_stacks(config)]
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stacks
+
+
+def main() -> int:
+    app = App()
+    config_path = app.node.try_get_context("config") or DEFAULT_CONFIG
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        # Fail before any construct exists, so no template is written.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    build_app(app, config)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""Producer side: share this account's own default lineage group through AWS RAM.
+
+A custom resource rather than AWS::RAM::ResourceShare, because the lineage group's ARN has to
+be discovered at deploy time (and may not exist yet in a fresh account), and because
+invitations that expired or were rejected must be sent again, which CloudFormation's RAM
+resource never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from lineage_constructs.handler_function import HandlerFunction
+
+LINEAGE_GROUP_RESOURCE_TYPE = "sagemaker:LineageGroup"
+DEFAULT_LINEAGE_GROUP_NAME = "sagemaker-default-lineage-group"
+BOOTSTRAP_CONTEXT_NAME = "lineage-sharing-bootstrap"
+
+
+class LineageGroupShare(Construct):
+    """Shares the account's default lineage group with `principals` and keeps the share healthy.
+
+    Exposes `lineage_group_arn`, `resource_share_arn` and the handler `role`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        share_name: str,
+        principals: Sequence[str],
+        allow_external_principals: bool,
+        bootstrap_lineage_group: bool,
+        tags: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = Stack.of(self)
+        own_lineage_group_arn = stack.format_arn(
+            service="sagemaker",
+            resource="lineage-group",
+            resource_name=DEFAULT_LINEAGE_GROUP_NAME,
+        )
+        own_resource_shares = stack.format_arn(
+            service="ram", resource="resource-share", resource_name="*"
+        )
+
+        self.role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Creates and maintains the RAM share of this account's lineage group",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CreateShareOfOwnLineageGroupOnly",
+                actions=["ram:CreateResourceShare"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "ram:RequestedResourceType": LINEAGE_GROUP_RESOURCE_TYPE,
+                        "ram:ResourceArn": own_lineage_group_arn,
+                    }
+                },
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageOnlyTheConfiguredShare",
+                actions=[
+                    "ram:AssociateResourceShare",
+                    "ram:DisassociateResourceShare",
+                    "ram:DeleteResourceShare",
+                    "ram:TagResource",
+                    "ram:UntagResource",
+                ],
+                resources=[own_resource_shares],
+                conditions={"StringEquals": {"ram:ResourceShareName": share_name}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadShareState",
+                actions=["ram:GetResourceShares", "ram:GetResourceShareAssociations"],
+                resources=["*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FindOwnLineageGroup",
+                actions=["sagemaker:ListLineageGroups"],
+                resources=["*"],
+            )
+        )
+        if bootstrap_lineage_group:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="CreateBootstrapMarkerContextOnly",
+                    actions=["sagemaker:CreateContext"],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource="context",
+                            resource_name=BOOTSTRAP_CONTEXT_NAME,
+                        )
+                    ],
+                )
+            )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="IAM has no resource type for ram:CreateResourceShare, ram:GetResourceShares, "
+                "ram:GetResourceShareAssociations and sagemaker:ListLineageGroups, so they need "
+                "Resource '*'. CreateResourceShare is fenced by conditions to resource type "
+                "sagemaker:LineageGroup and this account's own default lineage group ARN; the others "
+                "are read-only.",
+            )
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ram:"
+            f"{stack.region}:{stack.account}:resource-share/*]",
+                reason="The share's id is generated by RAM at creation time; the grant is limited to "
+                "this account's shares and, by the ram:ResourceShareName condition, to the "
+                "configured share name.",
+            )
+        )
+
+        handler_settings = dict(
+            asset_folder="share_manager",
+            timeout=Duration.minutes(2),
+            log_retention=log_retention,
+            role=self.role,
+        )
+        on_event = HandlerFunction(
+            self,
+            "OnEvent",
+            handler="share_manager.handler.on_event",
+            description="Lineage group share: create, update, delete",
+            **handler_settings,
+        )
+        is_complete = HandlerFunction(
+            self,
+            "IsComplete",
+            handler="share_manager.handler.is_complete",
+            description="Lineage group share: wait for the group, reconcile principals",
+            **handler_settings,
+        )
+        provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=on_event.function,
+            is_complete_handler=is_complete.function,
+            # Waiting covers a freshly bootstrapped lineage group and re-invitations, which
+            # need a disassociation to finish before the principal can be associated again.
+            query_interval=Duration.seconds(15),
+            total_timeout=Duration.minutes(30),
+            log_group=logs.LogGroup(
+                self, "ProviderLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+            ),
+        )
+        _acknowledge_provider_framework(provider, invoked=self)
+
+        share = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::LineageGroupShare",
+            properties={
+                "ShareName": share_name,
+                "Principals": list(principals),
+                "AllowExternalPrincipals": _cfn_bool(allow_external_principals),
+                "BootstrapLineageGroup": _cfn_bool(bootstrap_lineage_group),
+                "BootstrapContextName": BOOTSTRAP_CONTEXT_NAME,
+                "Tags": dict(tags),
+            },
+        )
+        self.lineage_group_arn = share.get_att_string("LineageGroupArn")
+        self.resource_share_arn = share.get_att_string("ResourceShareArn")
+
+
+def _cfn_bool(value: bool) -> str:
+    # CloudFormation hands every scalar property to the handler as a string; say so explicitly.
+    return "true" if value else "false"
+
+
+def _acknowledge_provider_framework(provider: cr.Provider, *, invoked: Construct) -> None:
+    """The CDK Provider framework's own Lambdas, roles and waiter state machine."""
+    reasons = {
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]": "The CDK Provider framework's own functions use the AWS "
+        "managed basic execution role (CloudWatch Logs only); the framework creates them.",
+        "AwsSolutions-L1": "The Provider framework pins its Node.js runtime inside aws-cdk-lib; "
+        "it is upgraded with aws-cdk-lib, not by this app.",
+        "AwsSolutions-SF1": "The framework's waiter state machine only polls isComplete; every "
+        "decision is logged by the handlers themselves.",
+        "AwsSolutions-SF2": "X-Ray tracing of the framework's waiter state machine adds nothing "
+        "for a handful of polls per deployment.",
+    }
+    # The framework may invoke each function of this construct and its versions ("<arn>:*").
+    for function in invoked.node.find_all():
+        if isinstance(function, lambda_.CfnFunction):
+            logical_id = Stack.of(function).get_logical_id(function)
+            reasons[f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]"] = (
+                "The Provider framework grants lambda:InvokeFunction on this one function and its "
+                "versions (ARN suffix ':*'); no other function can be invoked."
+            )
+    for finding_id, reason in reasons.items():
+        Validations.of(provider).acknowledge(Acknowledgment(id=finding_id, reason=reason))
