@@ -1,0 +1,80 @@
+"""Session-wide fixtures: the example app is synthesized once per test run."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import App  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+import app as cdk_app  # noqa: E402
+from config.model import SharingConfig, load_config  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = REPO_ROOT / "config" / "example.yaml"
+
+
+@dataclass
+class SynthesizedApp:
+    config: SharingConfig
+    outdir: Path
+    templates: dict[str, dict]      # stack name -> CloudFormation template
+    assertions: dict[str, Template]  # stack name -> aws_cdk.assertions.Template
+
+    def template_path(self, stack_name: str) -> Path:
+        return self.outdir / f"{stack_name}.template.json"
+
+
+def synthesize(config: SharingConfig, outdir: Path) -> SynthesizedApp:
+    # The same feature flags as `cdk synth` (cdk.json), so tests see the deployed templates.
+    # Version reporting off: the CDKMetadata resource would change with every library bump.
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = App(outdir=str(outdir), analytics_reporting=False, context=context)
+    stacks = cdk_app.build_app(app, config)
+    assembly = app.synth()
+    templates = {
+        stack.stack_name: json.loads(
+            (outdir / assembly.get_stack_by_name(stack.stack_name).template_file).read_text()
+        )
+        for stack in stacks
+    }
+    assertions = {name: Template.from_json(template) for name, template in templates.items()}
+    return SynthesizedApp(config, outdir, templates, assertions)
+
+
+@pytest.fixture(scope="session")
+def example_config() -> SharingConfig:
+    return load_config(EXAMPLE_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def example_app(example_config, tmp_path_factory) -> SynthesizedApp:
+    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"))
+
+
+HUB_AND_SPOKE = {
+    "share_name": "central_lineage",
+    "accounts": [
+        {"id": "444444444444", "name": "governance", "region": "eu-west-1"},
+        {"id": "555555555555", "name": "team-a", "regions": ["eu-west-1", "us-west-2"]},
+        {"id": "666666666666", "name": "team-b", "region": "eu-west-1"},
+    ],
+    "topology": {"type": "hub-and-spoke", "hub": "governance", "direction": "spokes-to-hub"},
+    "sweep_interval_minutes": 30,
+    "bootstrap_lineage_group": False,
+}
+
+
+@pytest.fixture(scope="session")
+def hub_app(tmp_path_factory) -> SynthesizedApp:
+    """Spokes only produce, the hub only consumes: exercises stacks with one part each."""
+    from config.model import parse_config
+
+    return synthesize(parse_config(HUB_AND_SPOKE), tmp_path_factory.mktemp("cdk.out.hub"))

@@ -1,0 +1,137 @@
+"""Consumer construct: the fenced role, triggers, dead letters, alarms, concurrency."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+PARTITION = {"Ref": "AWS::Partition"}
+
+
+def acceptor_statements(template: dict) -> list[dict]:
+    (policy,) = [
+        v
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::IAM::Policy" and k.startswith("InvitationAcceptorRole")
+    ]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def by_sid(statements: list[dict]) -> dict[str, dict]:
+    return {s.get("Sid", "<none>"): s for s in statements}
+
+
+def test_accept_is_fenced_to_configured_producers(example_app):
+    statements = by_sid(acceptor_statements(example_app.templates["LineageSharing-training-us-east-1"]))
+    assert statements["AcceptOnlyFromConfiguredProducers"] == {
+        "Sid": "AcceptOnlyFromConfiguredProducers",
+        "Effect": "Allow",
+        "Action": ["ram:AcceptResourceShareInvitation", "ram:ListPendingInvitationResources"],
+        "Resource": [
+            {"Fn::Join": ["", ["arn:", PARTITION, ":ram:us-east-1:222222222222:resource-share-invitation/*"]]},
+            {"Fn::Join": ["", ["arn:", PARTITION, ":ram:us-east-1:333333333333:resource-share-invitation/*"]]},
+        ],
+        "Condition": {"StringEquals": {"ram:ShareOwnerAccountId": ["222222222222", "333333333333"]}},
+    }
+
+
+def test_acceptor_role_has_nothing_else(example_app):
+    template = example_app.templates["LineageSharing-staging-us-east-1"]
+    statements = acceptor_statements(template)
+    granted = sorted(
+        action
+        for statement in statements
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    )
+    assert granted == [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "ram:AcceptResourceShareInvitation",
+        "ram:GetResourceShareInvitations",
+        "ram:ListPendingInvitationResources",
+        "sqs:SendMessage",
+    ]
+    listing = by_sid(statements)["ListReceivedInvitations"]
+    assert listing["Resource"] == "*" and "Condition" not in listing
+    (send,) = [s for s in statements if s["Action"] == "sqs:SendMessage"]
+    assert send["Resource"]["Fn::GetAtt"][0].startswith("InvitationAcceptorDeadLetters")
+    (role,) = [
+        v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role" and k.startswith("InvitationAcceptorRole")
+    ]
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_function_settings(example_app):
+    example_app.assertions["LineageSharing-training-us-east-1"].has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "invitation_acceptor.handler.handle",
+            "Runtime": "python3.14",
+            "ReservedConcurrentExecutions": 1,
+            "Environment": {"Variables": {"ALLOWED_PRODUCER_ACCOUNTS": "222222222222,333333333333"}},
+            "DeadLetterConfig": {"TargetArn": {"Fn::GetAtt": [Match.string_like_regexp("InvitationAcceptorDeadLetters"), "Arn"]}},
+            "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
+        },
+    )
+
+
+def test_event_rule_and_schedule_with_retries_and_dead_letters(example_app):
+    template = example_app.assertions["LineageSharing-training-us-east-1"]
+    target = Match.object_like(
+        {
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [Match.string_like_regexp("InvitationAcceptorDeadLetters"), "Arn"]}},
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 4},
+        }
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {"source": ["aws.ram"], "detail-type": ["Resource Sharing State Change"]},
+            "Targets": [target],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(1 hour)", "Targets": [target]}
+    )
+
+
+def test_sweep_interval_follows_config(hub_app):
+    hub_app.assertions["LineageSharing-governance-eu-west-1"].has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(30 minutes)"}
+    )
+
+
+def test_dead_letter_queue_is_encrypted_and_tls_only(example_app):
+    template = example_app.assertions["LineageSharing-training-us-east-1"]
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
+    )
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_alarms_on_errors_and_dead_letters(example_app):
+    template = example_app.assertions["LineageSharing-training-us-east-1"]
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": 1, "TreatMissingData": "notBreaching"},
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS", "Threshold": 1},
+    )
+
+
+def test_every_log_group_has_retention(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    groups = [v for v in template["Resources"].values() if v["Type"] == "AWS::Logs::LogGroup"]
+    assert len(groups) == 4  # on-event, is-complete, provider framework, acceptor
+    assert all(group["Properties"]["RetentionInDays"] == 30 for group in groups)
+    assert not [v for v in template["Resources"].values() if v["Type"] == "Custom::LogRetention"]

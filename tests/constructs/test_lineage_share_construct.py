@@ -1,0 +1,132 @@
+"""Producer construct: the handler role's exact grants and the custom resource's properties."""
+
+from __future__ import annotations
+
+PARTITION = {"Ref": "AWS::Partition"}
+
+
+def arn(suffix: str) -> dict:
+    return {"Fn::Join": ["", ["arn:", PARTITION, suffix]]}
+
+
+def handler_role_statements(template: dict) -> dict[str, dict]:
+    (policy,) = [
+        v
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::IAM::Policy" and k.startswith("LineageGroupShareHandlerRole")
+    ]
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_create_share_needs_star_but_is_fenced_to_the_own_lineage_group(example_app):
+    statements = handler_role_statements(example_app.templates["LineageSharing-training-us-east-1"])
+    assert statements["CreateShareOfOwnLineageGroupOnly"] == {
+        "Sid": "CreateShareOfOwnLineageGroupOnly",
+        "Effect": "Allow",
+        "Action": "ram:CreateResourceShare",
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "ram:RequestedResourceType": "sagemaker:LineageGroup",
+                "ram:ResourceArn": arn(
+                    ":sagemaker:us-east-1:111111111111:lineage-group/sagemaker-default-lineage-group"
+                ),
+            }
+        },
+    }
+
+
+def test_share_management_is_limited_to_own_shares_with_the_configured_name(example_app):
+    statements = handler_role_statements(example_app.templates["LineageSharing-staging-us-east-1"])
+    assert statements["ManageOnlyTheConfiguredShare"] == {
+        "Sid": "ManageOnlyTheConfiguredShare",
+        "Effect": "Allow",
+        "Action": [
+            "ram:AssociateResourceShare",
+            "ram:DeleteResourceShare",
+            "ram:DisassociateResourceShare",
+            "ram:TagResource",
+            "ram:UntagResource",
+        ],
+        "Resource": arn(":ram:us-east-1:222222222222:resource-share/*"),
+        "Condition": {"StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"}},
+    }
+
+
+def test_read_only_and_bootstrap_grants(example_app):
+    statements = handler_role_statements(example_app.templates["LineageSharing-training-us-east-1"])
+    assert statements["ReadShareState"]["Action"] == [
+        "ram:GetResourceShareAssociations",
+        "ram:GetResourceShares",
+    ]
+    assert statements["ReadShareState"]["Resource"] == "*"
+    assert statements["FindOwnLineageGroup"]["Action"] == "sagemaker:ListLineageGroups"
+    assert statements["CreateBootstrapMarkerContextOnly"] == {
+        "Sid": "CreateBootstrapMarkerContextOnly",
+        "Effect": "Allow",
+        "Action": "sagemaker:CreateContext",
+        "Resource": arn(":sagemaker:us-east-1:111111111111:context/lineage-sharing-bootstrap"),
+    }
+
+
+def test_exactly_these_grants_and_no_wildcard_action(example_app):
+    statements = handler_role_statements(example_app.templates["LineageSharing-training-us-east-1"])
+    assert set(statements) == {
+        "CreateShareOfOwnLineageGroupOnly",
+        "ManageOnlyTheConfiguredShare",
+        "ReadShareState",
+        "FindOwnLineageGroup",
+        "CreateBootstrapMarkerContextOnly",
+        "WriteLogsOnEvent",
+        "WriteLogsIsComplete",
+    }
+    for statement in statements.values():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions)
+        assert statement["Effect"] == "Allow"
+
+
+def test_no_bootstrap_grant_when_bootstrapping_is_off(hub_app):
+    statements = handler_role_statements(hub_app.templates["LineageSharing-team-a-eu-west-1"])
+    assert "CreateBootstrapMarkerContextOnly" not in statements
+    assert statements["ManageOnlyTheConfiguredShare"]["Condition"] == {
+        "StringEquals": {"ram:ResourceShareName": "central_lineage"}
+    }
+
+
+def test_custom_resource_properties(example_app):
+    example_app.assertions["LineageSharing-production-us-east-1"].has_resource_properties(
+        "Custom::LineageGroupShare",
+        {
+            "ShareName": "sm_lineage_sharing",
+            "Principals": ["111111111111", "222222222222"],
+            "AllowExternalPrincipals": "true",
+            "BootstrapLineageGroup": "true",
+            "BootstrapContextName": "lineage-sharing-bootstrap",
+            "Tags": {"project": "ml-lineage-sharing"},
+        },
+    )
+
+
+def test_handlers_run_from_the_share_manager_asset(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    handlers = {
+        v["Properties"]["Handler"]: v["Properties"]
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::Lambda::Function" and k.startswith("LineageGroupShare")
+        and "Provider" not in k
+    }
+    assert set(handlers) == {"share_manager.handler.on_event", "share_manager.handler.is_complete"}
+    for properties in handlers.values():
+        assert properties["Runtime"] == "python3.14"
+        assert properties["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def test_provider_waits_long_enough_for_bootstrap_and_reinvites(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    (machine,) = [v for v in template["Resources"].values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
+    definition = "".join(
+        part if isinstance(part, str) else "<ref>" for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    )
+    assert '"IntervalSeconds":15' in definition
+    assert '"MaxAttempts":120' in definition  # 30 minutes / 15 s
