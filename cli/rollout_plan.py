@@ -1,0 +1,96 @@
+"""Print what `cdk deploy` would put where, read back from the synthesized cloud assembly.
+
+Usage: python -m cli.rollout_plan [--config PATH] [--cdk-out DIR]
+The table comes from the templates in cdk.out, not from the config alone, so it shows what
+was actually synthesized: which stacks share, with whom, and whom each acceptor trusts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from config.model import ConfigError, load_config
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DeployedStack:
+    name: str
+    account: str
+    region: str
+    shares_with: tuple[str, ...]
+    accepts_from: tuple[str, ...]
+
+
+def read_assembly(cdk_out: Path) -> list[DeployedStack]:
+    manifest = json.loads((cdk_out / "manifest.json").read_text())
+    stacks = []
+    for name, artifact in sorted(manifest["artifacts"].items()):
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        account, region = artifact["environment"].removeprefix("aws://").split("/")
+        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
+        resources = template["Resources"].values()
+        shares = [r["Properties"] for r in resources if r["Type"] == "Custom::LineageGroupShare"]
+        acceptors = [
+            r["Properties"]["Environment"]["Variables"]["ALLOWED_PRODUCER_ACCOUNTS"]
+            for r in resources
+            if r["Type"] == "AWS::Lambda::Function"
+            and "ALLOWED_PRODUCER_ACCOUNTS" in r["Properties"].get("Environment", {}).get("Variables", {})
+        ]
+        stacks.append(
+            DeployedStack(
+                name=name,
+                account=account,
+                region=region,
+                shares_with=tuple(p for share in shares for p in share["Principals"]),
+                accepts_from=tuple(a for allowed in acceptors for a in allowed.split(",")),
+            )
+        )
+    return stacks
+
+
+def render(stacks: list[DeployedStack], names: dict[str, str]) -> str:
+    def who(ids: tuple[str, ...]) -> str:
+        return ", ".join(f"{names.get(i, '?')} ({i})" for i in ids) or "-"
+
+    rows = [("stack", "account", "region", "shares its lineage group with", "accepts invitations from")]
+    rows += [
+        (s.name, f"{names.get(s.account, '?')} ({s.account})", s.region, who(s.shares_with), who(s.accepts_from))
+        for s in stacks
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.append("")
+    lines.append("Deploy each account with its own credentials, consumers first, e.g.:")
+    lines += [f"  npx cdk deploy {s.name}" for s in sorted(stacks, key=lambda s: bool(s.shares_with))]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(REPO_ROOT / "config" / "example.yaml"))
+    parser.add_argument("--cdk-out", default=str(REPO_ROOT / "cdk.out"))
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    cdk_out = Path(args.cdk_out)
+    if not (cdk_out / "manifest.json").exists():
+        print(f"error: {cdk_out} has no cloud assembly; run `npx cdk synth` first", file=sys.stderr)
+        return 1
+    names = {account.id: account.name for account in config.accounts}
+    print(render(read_assembly(cdk_out), names))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
