@@ -1,0 +1,269 @@
+"""Pure decisions of the invitation acceptor: plain data in, plain data out, no AWS calls.
+
+Which invitations to look at, whether to accept one (and if not, why), what an error from RAM
+means for the run, what triggered the run, and how the run is summarised.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+ALLOWED_PRODUCER_ACCOUNTS_VARIABLE = "ALLOWED_PRODUCER_ACCOUNTS"
+
+# RAM resource type of a SageMaker lineage group (the whole group is shared, never parts of it).
+LINEAGE_GROUP_RESOURCE_TYPE = "sagemaker:LineageGroup"
+LINEAGE_GROUP_RESOURCE_PREFIX = "lineage-group/"
+RESOURCE_SHARE_RESOURCE_PREFIX = "resource-share/"
+
+# RAM invitation statuses (botocore model ResourceShareInvitationStatus):
+# PENDING, ACCEPTED, REJECTED, EXPIRED. Only PENDING ones can be accepted.
+PENDING = "PENDING"
+
+# RAM error codes that describe the invitation rather than a fault of this run.
+ALREADY_ACCEPTED_ERROR = "ResourceShareInvitationAlreadyAcceptedException"
+ALREADY_REJECTED_ERROR = "ResourceShareInvitationAlreadyRejectedException"
+EXPIRED_ERROR = "ResourceShareInvitationExpiredException"
+
+# EventBridge envelopes of the two triggers the construct wires up.
+RAM_EVENT_SOURCE = "aws.ram"
+RAM_EVENT_DETAIL_TYPE = "Resource Sharing State Change"
+SCHEDULE_EVENT_SOURCE = "aws.events"
+SCHEDULE_EVENT_DETAIL_TYPE = "Scheduled Event"
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+# Fixed namespace: the same invitation always yields the same client token, so a retried or
+# repeated accept is recognised by RAM as the same request.
+_CLIENT_TOKEN_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:lineage-sharing:invitation-acceptor")
+
+
+# ---------------------------------------------------------------------------- configuration
+
+
+class InvalidAllowList(ValueError):
+    """ALLOWED_PRODUCER_ACCOUNTS is missing or malformed; the message says how to fix it."""
+
+
+def parse_allowed_producer_accounts(raw: str | None) -> frozenset[str]:
+    """The comma-separated 12-digit account ids of the producers whose invitations we accept."""
+    if raw is None or not raw.strip():
+        raise InvalidAllowList(
+            f"{ALLOWED_PRODUCER_ACCOUNTS_VARIABLE} is not set or empty: it must list the "
+            "12-digit ids of the producer accounts, separated by commas"
+        )
+    accounts = [item.strip() for item in raw.split(",")]
+    malformed = [item for item in accounts if not _ACCOUNT_ID.fullmatch(item)]
+    if malformed:
+        raise InvalidAllowList(
+            f"{ALLOWED_PRODUCER_ACCOUNTS_VARIABLE}={raw!r} is malformed: "
+            f"{', '.join(repr(item) for item in malformed)} "
+            "is not a 12-digit AWS account id (expected e.g. '111111111111,222222222222')"
+        )
+    return frozenset(accounts)
+
+
+# ---------------------------------------------------------------------------- trigger
+
+
+class Trigger(str, Enum):
+    RAM_EVENT = "ram_event"
+    SCHEDULE = "schedule"
+    # Anything else (a console test, a manual `aws lambda invoke`): still a full sweep.
+    MANUAL = "manual"
+
+
+def trigger_of(event: Mapping[str, Any] | None) -> Trigger:
+    """What started this run. Only for the logs: every trigger runs the same full sweep."""
+    if not isinstance(event, Mapping):
+        return Trigger.MANUAL
+    source, detail_type = event.get("source"), event.get("detail-type")
+    if source == RAM_EVENT_SOURCE and detail_type == RAM_EVENT_DETAIL_TYPE:
+        return Trigger.RAM_EVENT
+    if source == SCHEDULE_EVENT_SOURCE and detail_type == SCHEDULE_EVENT_DETAIL_TYPE:
+        return Trigger.SCHEDULE
+    return Trigger.MANUAL
+
+
+# ---------------------------------------------------------------------------- invitations
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """One entry of GetResourceShareInvitations, as far as the decision needs it."""
+
+    arn: str
+    sender: str
+    resource_share_arn: str
+    resource_share_name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PendingResource:
+    """One entry of ListPendingInvitationResources."""
+
+    arn: str
+    type: str
+
+
+def pending_only(invitations: Iterable[Invitation]) -> list[Invitation]:
+    # GetResourceShareInvitations also returns accepted, rejected and expired invitations.
+    return [invitation for invitation in invitations if invitation.status == PENDING]
+
+
+def client_token_for(invitation_arn: str) -> str:
+    """A UUID (the form RAM recommends) derived only from the invitation ARN."""
+    return str(uuid.uuid5(_CLIENT_TOKEN_NAMESPACE, invitation_arn))
+
+
+# ---------------------------------------------------------------------------- the decision
+
+
+class SkipReason(str, Enum):
+    FOREIGN_SENDER = "foreign_sender"
+    SHARE_OWNER_MISMATCH = "share_owner_mismatch"
+    NO_RESOURCES = "no_resources"
+    NOT_LINEAGE_GROUP = "not_lineage_group"
+    MIXED_RESOURCES = "mixed_resources"
+    FOREIGN_RESOURCE_OWNER = "foreign_resource_owner"
+    ALREADY_REJECTED = "already_rejected"
+
+
+ACCEPT_REASON = "lineage_groups_of_allowed_producer"
+
+
+@dataclass(frozen=True)
+class Decision:
+    accept: bool
+    reason: str
+
+    @classmethod
+    def skip(cls, reason: SkipReason) -> Decision:
+        return cls(accept=False, reason=reason.value)
+
+
+ACCEPT = Decision(accept=True, reason=ACCEPT_REASON)
+
+
+def screen_sender(invitation: Invitation, allowed_producers: frozenset[str]) -> Decision | None:
+    """The skip decision that needs no resource listing, or None if the resources must be seen.
+
+    Checked first so that no ListPendingInvitationResources call is spent (and denied by the
+    role's policy anyway) on an invitation from an account that is not a configured producer.
+    """
+    if invitation.sender not in allowed_producers:
+        return Decision.skip(SkipReason.FOREIGN_SENDER)
+    share = _parse_arn(invitation.resource_share_arn)
+    if (
+        share is None
+        or share.service != "ram"
+        or not share.resource.startswith(RESOURCE_SHARE_RESOURCE_PREFIX)
+        or share.account != invitation.sender
+    ):
+        # The invitation claims one sender but the share belongs to someone else.
+        return Decision.skip(SkipReason.SHARE_OWNER_MISMATCH)
+    return None
+
+
+def decide(
+    invitation: Invitation,
+    resources: Sequence[PendingResource],
+    allowed_producers: frozenset[str],
+) -> Decision:
+    """Accept only a share of the sender's own lineage groups, and nothing else with it."""
+    early = screen_sender(invitation, allowed_producers)
+    if early is not None:
+        return early
+    if not resources:
+        return Decision.skip(SkipReason.NO_RESOURCES)
+    lineage_groups = [resource for resource in resources if _is_lineage_group(resource)]
+    if not lineage_groups:
+        return Decision.skip(SkipReason.NOT_LINEAGE_GROUP)
+    if len(lineage_groups) != len(resources):
+        # Accepting would also grant the rest of the share; the allow-list is for lineage only.
+        return Decision.skip(SkipReason.MIXED_RESOURCES)
+    if any(_parse_arn(group.arn).account != invitation.sender for group in lineage_groups):
+        # A producer re-sharing a third account's lineage group is not what was configured.
+        return Decision.skip(SkipReason.FOREIGN_RESOURCE_OWNER)
+    return ACCEPT
+
+
+def _is_lineage_group(resource: PendingResource) -> bool:
+    arn = _parse_arn(resource.arn)
+    return (
+        resource.type == LINEAGE_GROUP_RESOURCE_TYPE
+        and arn is not None
+        and arn.service == "sagemaker"
+        and arn.resource.startswith(LINEAGE_GROUP_RESOURCE_PREFIX)
+        and len(arn.resource) > len(LINEAGE_GROUP_RESOURCE_PREFIX)
+    )
+
+
+@dataclass(frozen=True)
+class _Arn:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+
+def _parse_arn(arn: str) -> _Arn | None:
+    # arn:<partition>:<service>:<region>:<account>:<resource>
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return _Arn(*parts[1:])
+
+
+# ---------------------------------------------------------------------------- outcomes
+
+
+class Outcome(str, Enum):
+    ACCEPTED = "accepted"
+    ALREADY_ACCEPTED = "already_accepted"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+def outcome_of_error(code: str) -> tuple[Outcome, str | None]:
+    """What a RAM error on one invitation means for the run: (outcome, skip reason if skipped)."""
+    if code == ALREADY_ACCEPTED_ERROR:
+        # Accepted by an earlier run, a retry, or a person: the goal is reached.
+        return Outcome.ALREADY_ACCEPTED, None
+    if code == EXPIRED_ERROR:
+        # Only the producer can fix this by sharing again; retrying this run would not help.
+        return Outcome.EXPIRED, None
+    if code == ALREADY_REJECTED_ERROR:
+        # Someone in this account said no; that choice stands.
+        return Outcome.SKIPPED, SkipReason.ALREADY_REJECTED.value
+    return Outcome.FAILED, None
+
+
+@dataclass
+class Summary:
+    trigger: Trigger
+    accepted: int = 0
+    already_accepted: int = 0
+    skipped: int = 0
+    expired: int = 0
+    failed: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "already_accepted": self.already_accepted,
+            "skipped": self.skipped,
+            "expired": self.expired,
+            "failed": self.failed,
+            "trigger": self.trigger.value,
+        }

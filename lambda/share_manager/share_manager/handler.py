@@ -1,0 +1,474 @@
+"""CDK Provider framework entry points for Custom::LineageGroupShare.
+
+on_event starts the work (create the share, or bootstrap the lineage group; refuse renames;
+update tags; delete). is_complete is polled by the framework until the share is ACTIVE and
+its principal associations match the configured principals; every poll recomputes from what
+RAM reports, so polls are idempotent and nothing ever sleeps.
+
+Return a dict to succeed, raise to fail: the framework reports the exception message to
+CloudFormation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from share_manager import aws_edge
+from share_manager.decisions import (
+    GONE_SHARE_STATUSES,
+    Caller,
+    ExternalPrincipalsChange,
+    LineageGroup,
+    PrincipalPlan,
+    ResourceShare,
+    ShareProperties,
+    ShareReadiness,
+    ShareRequestRefused,
+    caller_from_function_arn,
+    client_token,
+    is_share_arn,
+    no_lineage_group_message,
+    parse_share_properties,
+    plan_external_principals_change,
+    plan_principal_changes,
+    plan_tag_changes,
+    rename_refused_message,
+    select_own_lineage_group,
+    share_readiness,
+    unusable_share_message,
+)
+
+logger = logging.getLogger(__name__)
+
+CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What the handler talks to; tests and the offline simulation pass their own."""
+
+    ram: Any
+    sagemaker: Any
+    now: Callable[[], datetime]
+
+
+@functools.cache
+def default_dependencies() -> Dependencies:
+    # Built on first use and kept for the life of the Lambda execution environment.
+    ram, sagemaker = aws_edge.create_clients()
+    return Dependencies(ram=ram, sagemaker=sagemaker, now=lambda: datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    """One CloudFormation request as this handler needs it."""
+
+    request_type: str
+    stack_id: str
+    logical_resource_id: str
+    request_id: str
+    physical_resource_id: str | None
+    raw_properties: Mapping[str, Any]
+    previously_declared_tags: Mapping[str, str]
+    caller: Caller
+
+    @functools.cached_property
+    def properties(self) -> ShareProperties:
+        # Validated on first use, not up front: a Delete must succeed even when the properties
+        # it carries are the invalid ones that made the Create fail.
+        return parse_share_properties(self.raw_properties)
+
+    def client_token(self, purpose: str, *details: str) -> str:
+        return client_token(
+            self.stack_id, self.logical_resource_id, self.request_id, purpose, *details
+        )
+
+    def log_fields(self) -> dict[str, Any]:
+        return {
+            "request_type": self.request_type,
+            "logical_resource_id": self.logical_resource_id,
+            "physical_resource_id": self.physical_resource_id,
+            "share_name": self.raw_properties.get("ShareName"),
+            "account": self.caller.account,
+            "region": self.caller.region,
+        }
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def on_event(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
+    return _run("on_event", event, context, deps, _ON_EVENT)
+
+
+def is_complete(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
+    return _run("is_complete", event, context, deps, _IS_COMPLETE)
+
+
+def _run(
+    entry: str,
+    event: Mapping[str, Any],
+    context: Any,
+    deps: Dependencies | None,
+    steps: Mapping[str, Callable[[ShareRequest, Dependencies], dict]],
+) -> dict:
+    request_type = event.get("RequestType")
+    log_fields: dict[str, Any] = {
+        "entry": entry,
+        "request_type": request_type,
+        "logical_resource_id": event.get("LogicalResourceId"),
+        "physical_resource_id": event.get("PhysicalResourceId"),
+    }
+    try:
+        step = steps.get(str(request_type))
+        if step is None:
+            raise ValueError(f"unsupported RequestType {request_type!r}")
+        request = _parse_request(event, context)
+        return step(request, deps or default_dependencies())
+    except ShareRequestRefused as refusal:
+        logger.error("refuse", extra={**log_fields, "action": "refuse", "reason": str(refusal)})
+        raise
+    except Exception as error:
+        logger.exception(
+            "error", extra={**log_fields, "action": "error", "reason": _describe(error)}
+        )
+        raise
+
+
+def _parse_request(event: Mapping[str, Any], context: Any) -> ShareRequest:
+    old_properties = event.get("OldResourceProperties") or {}
+    return ShareRequest(
+        request_type=event["RequestType"],
+        stack_id=event["StackId"],
+        logical_resource_id=event["LogicalResourceId"],
+        request_id=event["RequestId"],
+        physical_resource_id=event.get("PhysicalResourceId"),
+        raw_properties=event.get("ResourceProperties") or {},
+        previously_declared_tags=dict(old_properties.get("Tags") or {}),
+        caller=caller_from_function_arn(context.invoked_function_arn),
+    )
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return f"{aws_edge.error_code(error)}: {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+# ---------------------------------------------------------------------------- on_event
+
+
+def _on_create(request: ShareRequest, deps: Dependencies) -> dict:
+    group = _find_own_lineage_group(request, deps)
+    if group is None:
+        _bootstrap_lineage_group(request, deps)
+        # No PhysicalResourceId yet: the framework uses the RequestId, and is_complete creates
+        # the share once SageMaker has created the group.
+        return {}
+    share = _create_share(request, deps, group)
+    return {"PhysicalResourceId": share.arn}
+
+
+def _on_update(request: ShareRequest, deps: Dependencies) -> dict:
+    share_arn = request.physical_resource_id
+    if not is_share_arn(share_arn):
+        raise ValueError(
+            f"cannot update: physical resource id {share_arn!r} is not a RAM resource share ARN"
+        )
+    share = aws_edge.get_resource_share(deps.ram, share_arn)
+    if share is None or share.status in GONE_SHARE_STATUSES:
+        return _recreate_share(request, deps, share_arn, share)
+    if share.name != request.properties.share_name:
+        raise ShareRequestRefused(rename_refused_message(share, request.properties.share_name))
+    _apply_tag_changes(request, deps, share)
+    # Same physical id: principals change in place, is_complete reconciles them.
+    return {"PhysicalResourceId": share.arn}
+
+
+def _on_delete(request: ShareRequest, deps: Dependencies) -> dict:
+    share_arn = request.physical_resource_id
+    if not is_share_arn(share_arn):
+        # A Create that failed before any share existed: the physical id is the RequestId.
+        _log("delete", request, reason="no share was created", share_arn=None)
+        return {}
+    share = aws_edge.get_resource_share(deps.ram, share_arn)
+    if share is None or share.status in GONE_SHARE_STATUSES:
+        status = share.status if share else "unknown to RAM"
+        _log("delete", request, reason=f"already gone ({status})", share_arn=share_arn)
+        return {}
+    try:
+        deleted = aws_edge.delete_resource_share(
+            deps.ram, share_arn, request.client_token("delete")
+        )
+    except ClientError as error:
+        if aws_edge.error_code(error) != "InvalidStateTransitionException":
+            raise
+        # Someone else started deleting it between our read and our call.
+        share = aws_edge.get_resource_share(deps.ram, share_arn)
+        if share is not None and share.status not in GONE_SHARE_STATUSES:
+            raise
+        deleted = False
+    reason = "deleted" if deleted else "already gone"
+    _log("delete", request, reason=reason, share_arn=share_arn)
+    return {}
+
+
+_ON_EVENT = {CREATE: _on_create, UPDATE: _on_update, DELETE: _on_delete}
+
+
+# ---------------------------------------------------------------------------- is_complete
+
+
+def _complete_create_or_update(request: ShareRequest, deps: Dependencies) -> dict:
+    if is_share_arn(request.physical_resource_id):
+        return _reconcile_share(request, deps, request.physical_resource_id, group=None)
+    if request.request_type != CREATE:
+        raise ValueError(
+            f"cannot reconcile: physical resource id {request.physical_resource_id!r} "
+            "is not a RAM resource share ARN"
+        )
+    # Bootstrap path: on_event asked SageMaker to create the lineage group.
+    group = _find_own_lineage_group(request, deps)
+    if group is None:
+        _log("wait", request, reason="lineage group not created yet")
+        return _not_complete()
+    # Same client token on every poll: RAM returns the share the first poll created.
+    share = _create_share(request, deps, group)
+    try:
+        return _reconcile_share(request, deps, share.arn, group)
+    except Exception:
+        # CloudFormation never learns this share's ARN if we fail now, so its rollback could not
+        # delete it: delete it here so nothing leaks.
+        _discard_share(request, deps, share.arn)
+        raise
+
+
+def _complete_delete(request: ShareRequest, deps: Dependencies) -> dict:
+    return {"IsComplete": True}
+
+
+_IS_COMPLETE = {
+    CREATE: _complete_create_or_update,
+    UPDATE: _complete_create_or_update,
+    DELETE: _complete_delete,
+}
+
+
+def _reconcile_share(
+    request: ShareRequest, deps: Dependencies, share_arn: str, group: LineageGroup | None
+) -> dict:
+    share = aws_edge.get_resource_share(deps.ram, share_arn)
+    if share is None:
+        raise RuntimeError(f"RAM resource share {share_arn} does not exist (any more)")
+    readiness = share_readiness(share.status)
+    if readiness is ShareReadiness.UNUSABLE:
+        raise RuntimeError(unusable_share_message(share))
+    if readiness is ShareReadiness.WAIT:
+        _log("wait", request, share_arn=share_arn, reason=f"share is {share.status}")
+        return _not_complete()
+
+    desired = request.properties
+    flag_change = plan_external_principals_change(
+        desired.allow_external_principals, share.allow_external_principals
+    )
+    if flag_change is ExternalPrincipalsChange.ENABLE_FIRST:
+        _set_allow_external_principals(request, deps, share, True)
+        return _not_complete()
+
+    now = deps.now()
+    associations = aws_edge.list_principal_associations(deps.ram, share_arn)
+    plan = plan_principal_changes(desired.principals, associations, now)
+    if not plan.converged:
+        _apply_principal_plan(request, deps, share, plan, now)
+        return _not_complete()
+
+    if flag_change is ExternalPrincipalsChange.DISABLE_LAST:
+        _set_allow_external_principals(request, deps, share, False)
+        return _not_complete()
+
+    group = group or _find_own_lineage_group(request, deps)
+    if group is None:
+        raise RuntimeError(
+            f"the share {share_arn} is ready, but this account's lineage group is no longer listed"
+        )
+    _log("complete", request, share_arn=share_arn, lineage_group_arn=group.arn)
+    return {
+        "IsComplete": True,
+        "PhysicalResourceId": share_arn,
+        "Data": {"LineageGroupArn": group.arn, "ResourceShareArn": share_arn},
+    }
+
+
+def _not_complete() -> dict:
+    # The framework refuses Data while IsComplete is false.
+    return {"IsComplete": False}
+
+
+# ---------------------------------------------------------------------------- actions
+
+
+def _find_own_lineage_group(request: ShareRequest, deps: Dependencies) -> LineageGroup | None:
+    groups = aws_edge.list_lineage_groups(deps.sagemaker)
+    group = select_own_lineage_group(groups, request.caller)
+    _log(
+        "find_group",
+        request,
+        lineage_group_arn=group.arn if group else None,
+        groups_listed=len(groups),
+    )
+    return group
+
+
+def _bootstrap_lineage_group(request: ShareRequest, deps: Dependencies) -> None:
+    if not request.properties.bootstrap_lineage_group:
+        raise ShareRequestRefused(no_lineage_group_message(request.caller))
+    context_name = request.properties.bootstrap_context_name
+    created = aws_edge.create_bootstrap_context(deps.sagemaker, context_name)
+    _log(
+        "bootstrap",
+        request,
+        context_name=context_name,
+        reason="marker context created" if created else "marker context already existed",
+    )
+
+
+def _create_share(request: ShareRequest, deps: Dependencies, group: LineageGroup) -> ResourceShare:
+    desired = request.properties
+    share = aws_edge.create_resource_share(
+        deps.ram,
+        name=desired.share_name,
+        resource_arn=group.arn,
+        principals=desired.principals,
+        allow_external_principals=desired.allow_external_principals,
+        tags=desired.tags,
+        client_token=request.client_token("create"),
+    )
+    _log(
+        "create_share",
+        request,
+        share_arn=share.arn,
+        share_status=share.status,
+        lineage_group_arn=group.arn,
+        principals=list(desired.principals),
+    )
+    return share
+
+
+def _recreate_share(
+    request: ShareRequest, deps: Dependencies, old_arn: str, old_share: ResourceShare | None
+) -> dict:
+    # Deleted outside CloudFormation: a new share (new physical id) heals the stack, and the
+    # framework's later Delete of the old id finds it gone, which is fine.
+    group = _find_own_lineage_group(request, deps)
+    if group is None:
+        raise ShareRequestRefused(no_lineage_group_message(request.caller))
+    status = old_share.status if old_share else "unknown to RAM"
+    _log("recreate_share", request, share_arn=old_arn, reason=f"share is {status}")
+    share = _create_share(request, deps, group)
+    return {"PhysicalResourceId": share.arn}
+
+
+def _apply_tag_changes(request: ShareRequest, deps: Dependencies, share: ResourceShare) -> None:
+    plan = plan_tag_changes(request.properties.tags, request.previously_declared_tags, share.tags)
+    if plan.set_tags:
+        aws_edge.tag_share(deps.ram, share.arn, plan.set_tags)
+        _log("tag", request, share_arn=share.arn, tag_keys=sorted(plan.set_tags))
+    if plan.remove_keys:
+        aws_edge.untag_share(deps.ram, share.arn, plan.remove_keys)
+        _log("untag", request, share_arn=share.arn, tag_keys=list(plan.remove_keys))
+
+
+def _apply_principal_plan(
+    request: ShareRequest,
+    deps: Dependencies,
+    share: ResourceShare,
+    plan: PrincipalPlan,
+    now: datetime,
+) -> None:
+    # A token per poll: a retried call is not repeated, yet a later poll can associate a
+    # principal again after a re-invitation disassociated it.
+    poll = now.isoformat()
+    for principal, reason in plan.reinvite:
+        _log("reinvite", request, share_arn=share.arn, principals=[principal], reason=reason)
+    if plan.disassociate:
+        _log(
+            "disassociate",
+            request,
+            share_arn=share.arn,
+            principals=list(plan.disassociate),
+            reason="no longer configured",
+        )
+    if plan.disassociate_now:
+        principals = plan.disassociate_now
+        token = request.client_token("disassociate", poll, *principals)
+        with _wait_if_in_transition(request, share, "disassociate", principals):
+            aws_edge.disassociate_principals(deps.ram, share.arn, principals, token)
+    if plan.associate:
+        _log("associate", request, share_arn=share.arn, principals=list(plan.associate))
+        token = request.client_token("associate", poll, *plan.associate)
+        with _wait_if_in_transition(request, share, "associate", plan.associate):
+            aws_edge.associate_principals(deps.ram, share.arn, plan.associate, token)
+    if plan.waiting:
+        _log(
+            "wait",
+            request,
+            share_arn=share.arn,
+            principals=[principal for principal, _ in plan.waiting],
+            reason=", ".join(f"{principal} is {status}" for principal, status in plan.waiting),
+        )
+
+
+@contextlib.contextmanager
+def _wait_if_in_transition(
+    request: ShareRequest, share: ResourceShare, action: str, principals: tuple[str, ...]
+) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        if aws_edge.error_code(error) != "InvalidStateTransitionException":
+            raise
+        # E.g. associating a principal RAM is still disassociating: the next poll retries.
+        _log(
+            "wait",
+            request,
+            share_arn=share.arn,
+            principals=list(principals),
+            reason=f"{action} refused for now: {error}",
+        )
+
+
+def _set_allow_external_principals(
+    request: ShareRequest, deps: Dependencies, share: ResourceShare, allow: bool
+) -> None:
+    aws_edge.set_allow_external_principals(
+        deps.ram, share.arn, allow, request.client_token("update_share", str(allow))
+    )
+    _log(
+        "update_share",
+        request,
+        share_arn=share.arn,
+        reason=f"allowExternalPrincipals {share.allow_external_principals} -> {allow}",
+    )
+
+
+def _discard_share(request: ShareRequest, deps: Dependencies, share_arn: str) -> None:
+    try:
+        aws_edge.delete_resource_share(deps.ram, share_arn, request.client_token("discard"))
+    except Exception:
+        # Keep the original failure as the one CloudFormation sees; this one is only logged.
+        fields = {"action": "delete", "share_arn": share_arn, "reason": "could not delete it"}
+        logger.exception("delete", extra={**request.log_fields(), **fields})
+        return
+    _log("delete", request, share_arn=share_arn, reason="the create did not succeed")
+
+
+def _log(action: str, request: ShareRequest, **fields: Any) -> None:
+    logger.info(action, extra={**request.log_fields(), "action": action, **fields})

@@ -1,0 +1,302 @@
+"""The share manager's pure decisions, tested with plain data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from share_manager.decisions import (
+    Caller,
+    ExternalPrincipalsChange,
+    LineageGroup,
+    PrincipalAssociation,
+    ShareReadiness,
+    caller_from_function_arn,
+    client_token,
+    is_share_arn,
+    parse_share_properties,
+    plan_external_principals_change,
+    plan_principal_changes,
+    plan_tag_changes,
+    select_own_lineage_group,
+    share_readiness,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+CALLER = Caller(partition="aws", region="us-east-1", account="111111111111")
+OWN_DEFAULT = LineageGroup(
+    arn="arn:aws:sagemaker:us-east-1:111111111111:lineage-group/sagemaker-default-lineage-group",
+    name="sagemaker-default-lineage-group",
+)
+FOREIGN_DEFAULT = LineageGroup(
+    arn="arn:aws:sagemaker:us-east-1:222222222222:lineage-group/sagemaker-default-lineage-group",
+    name="sagemaker-default-lineage-group",
+)
+
+
+def association(principal: str, status: str, age: timedelta = timedelta(minutes=5), message=""):
+    return PrincipalAssociation(principal, status, last_updated=NOW - age, status_message=message)
+
+
+# ---------------------------------------------------------------------------- request
+
+
+def test_caller_comes_from_the_function_arn_including_partition():
+    arn = "arn:aws-cn:lambda:cn-north-1:123456789012:function:share-manager"
+    assert caller_from_function_arn(arn) == Caller("aws-cn", "cn-north-1", "123456789012")
+
+
+def test_a_qualified_function_arn_is_accepted_and_garbage_is_not():
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:share-manager:live"
+    assert caller_from_function_arn(arn).account == "123456789012"
+    with pytest.raises(ValueError, match="not a Lambda function ARN"):
+        caller_from_function_arn("share-manager")
+
+
+def test_properties_arrive_as_cloudformation_strings_and_are_typed():
+    properties = parse_share_properties(
+        {
+            "ServiceToken": "arn:aws:lambda:us-east-1:111111111111:function:framework",
+            "ShareName": "sm_lineage_sharing",
+            "Principals": ["222222222222", "333333333333", "222222222222"],
+            "AllowExternalPrincipals": "true",
+            "BootstrapLineageGroup": "false",
+            "BootstrapContextName": "lineage-sharing-bootstrap",
+            "Tags": {"team": "ml"},
+        }
+    )
+    assert properties.share_name == "sm_lineage_sharing"
+    assert properties.principals == ("222222222222", "333333333333")  # duplicates dropped
+    assert properties.allow_external_principals is True
+    assert properties.bootstrap_lineage_group is False
+    assert properties.tags == {"team": "ml"}
+
+
+def test_absent_tags_mean_no_tags():
+    properties = parse_share_properties(
+        {
+            "ShareName": "s",
+            "Principals": ["222222222222"],
+            "AllowExternalPrincipals": "false",
+            "BootstrapLineageGroup": "false",
+        }
+    )
+    assert properties.tags == {}
+    assert properties.allow_external_principals is False
+
+
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        ({"AllowExternalPrincipals": "yes"}, "AllowExternalPrincipals"),
+        ({"Principals": []}, "Principals"),
+        ({"ShareName": ""}, "ShareName"),
+        ({"BootstrapLineageGroup": "true", "BootstrapContextName": ""}, "BootstrapContextName"),
+    ],
+)
+def test_invalid_properties_are_refused_naming_the_field(override, field):
+    properties = {
+        "ShareName": "s",
+        "Principals": ["222222222222"],
+        "AllowExternalPrincipals": "true",
+        "BootstrapLineageGroup": "false",
+        **override,
+    }
+    with pytest.raises(ValueError, match=f"ResourceProperties.{field}"):
+        parse_share_properties(properties)
+
+
+def test_client_token_is_a_uuid_that_depends_only_on_the_request():
+    token = client_token("stack", "Share", "request-1", "create")
+    assert uuid.UUID(token).version == 5
+    assert token == client_token("stack", "Share", "request-1", "create")
+    assert token != client_token("stack", "Share", "request-2", "create")
+    assert token != client_token("stack", "Share", "request-1", "delete")
+
+
+@pytest.mark.parametrize(
+    "physical_id, expected",
+    [
+        ("arn:aws:ram:us-east-1:111111111111:resource-share/7ab63972-b505-7e2a-420d", True),
+        ("arn:aws-us-gov:ram:us-gov-west-1:111111111111:resource-share/abc", True),
+        ("arn:aws:ram:us-east-1:111111111111:resource-share/", False),
+        ("2f1c1d5e-4a7d-4c9f-9a4f-1d1f2e3a4b5c", False),  # a RequestId
+        ("arn:aws:sagemaker:us-east-1:111111111111:lineage-group/x", False),
+        (None, False),
+    ],
+)
+def test_is_share_arn(physical_id, expected):
+    assert is_share_arn(physical_id) is expected
+
+
+# ---------------------------------------------------------------------------- lineage group
+
+
+def test_own_group_is_chosen_even_when_a_foreign_group_is_listed_first():
+    assert select_own_lineage_group([FOREIGN_DEFAULT, OWN_DEFAULT], CALLER) == OWN_DEFAULT
+
+
+def test_only_foreign_groups_means_no_own_group():
+    assert select_own_lineage_group([FOREIGN_DEFAULT], CALLER) is None
+    assert select_own_lineage_group([], CALLER) is None
+
+
+def test_own_group_in_another_region_does_not_count():
+    other_region = LineageGroup(OWN_DEFAULT.arn.replace("us-east-1", "eu-west-1"), OWN_DEFAULT.name)
+    assert select_own_lineage_group([other_region], CALLER) is None
+
+
+def test_the_default_group_wins_over_another_own_group():
+    other_own = LineageGroup(
+        "arn:aws:sagemaker:us-east-1:111111111111:lineage-group/legacy", "legacy"
+    )
+    assert select_own_lineage_group([other_own, OWN_DEFAULT], CALLER) == OWN_DEFAULT
+    assert select_own_lineage_group([other_own], CALLER) == other_own
+
+
+# ---------------------------------------------------------------------------- share status
+
+
+@pytest.mark.parametrize(
+    "status, readiness",
+    [
+        ("ACTIVE", ShareReadiness.READY),
+        ("PENDING", ShareReadiness.WAIT),
+        ("FAILED", ShareReadiness.UNUSABLE),
+        ("DELETING", ShareReadiness.UNUSABLE),
+        ("DELETED", ShareReadiness.UNUSABLE),
+    ],
+)
+def test_share_readiness(status, readiness):
+    assert share_readiness(status) is readiness
+
+
+# ---------------------------------------------------------------------------- principals
+
+
+def test_converged_when_every_principal_is_associated_or_invited_recently():
+    plan = plan_principal_changes(
+        ["222222222222", "333333333333"],
+        [association("222222222222", "ASSOCIATED"), association("333333333333", "ASSOCIATING")],
+        NOW,
+    )
+    assert plan.converged
+
+
+def test_missing_and_disassociated_principals_are_associated():
+    plan = plan_principal_changes(
+        ["222222222222", "333333333333"],
+        [association("333333333333", "DISASSOCIATED")],
+        NOW,
+    )
+    assert plan.associate == ("222222222222", "333333333333")
+    assert not plan.disassociate_now
+
+
+@pytest.mark.parametrize("status", ["ASSOCIATED", "ASSOCIATING", "SUSPENDED"])
+def test_principals_no_longer_configured_are_disassociated(status):
+    plan = plan_principal_changes(
+        ["222222222222"],
+        [association("222222222222", "ASSOCIATED"), association("444444444444", status)],
+        NOW,
+    )
+    assert plan.disassociate == ("444444444444",)
+    assert plan.disassociate_now == ("444444444444",)
+    assert not plan.associate and not plan.reinvite
+
+
+@pytest.mark.parametrize("status", ["DISASSOCIATED", "FAILED"])
+def test_unconfigured_principals_without_access_are_left_alone(status):
+    plan = plan_principal_changes(
+        ["222222222222"],
+        [association("222222222222", "ASSOCIATED"), association("444444444444", status)],
+        NOW,
+    )
+    assert plan.converged
+
+
+def test_invitation_older_than_twelve_hours_is_reinvited():
+    plan = plan_principal_changes(
+        ["222222222222"], [association("222222222222", "ASSOCIATING", timedelta(hours=13))], NOW
+    )
+    assert [principal for principal, _ in plan.reinvite] == ["222222222222"]
+    assert "invitation expired" in plan.reinvite[0][1]
+    assert plan.disassociate_now == ("222222222222",)
+    assert not plan.associate  # associated again only once RAM reports DISASSOCIATED
+
+
+def test_invitation_just_under_twelve_hours_is_still_waited_for():
+    age = timedelta(hours=12) - timedelta(seconds=1)
+    plan = plan_principal_changes(
+        ["222222222222"], [association("222222222222", "ASSOCIATING", age)], NOW
+    )
+    assert plan.converged
+
+
+def test_associating_without_timestamp_is_not_taken_for_expired():
+    plan = plan_principal_changes(
+        ["222222222222"], [PrincipalAssociation("222222222222", "ASSOCIATING")], NOW
+    )
+    assert plan.converged
+
+
+@pytest.mark.parametrize("status", ["FAILED", "SUSPENDED"])
+def test_failed_or_suspended_configured_principal_is_reinvited(status):
+    plan = plan_principal_changes(
+        ["222222222222"],
+        [association("222222222222", status, message="Invitation was rejected")],
+        NOW,
+    )
+    assert plan.reinvite == (("222222222222", f"association {status}: Invitation was rejected"),)
+
+
+@pytest.mark.parametrize("status", ["DISASSOCIATING", "SUSPENDING", "RESTORING"])
+def test_transitional_states_are_waited_for(status):
+    for desired in (["222222222222"], []):
+        plan = plan_principal_changes(desired, [association("222222222222", status)], NOW)
+        assert plan.waiting == (("222222222222", status),)
+        assert not plan.converged
+        assert not plan.associate and not plan.disassociate_now
+
+
+def test_the_newest_record_of_a_principal_decides():
+    plan = plan_principal_changes(
+        ["222222222222"],
+        [
+            association("222222222222", "ASSOCIATING", timedelta(minutes=1)),
+            association("222222222222", "DISASSOCIATED", timedelta(days=2)),
+        ],
+        NOW,
+    )
+    assert plan.converged
+
+
+def test_organization_principals_are_compared_as_arns():
+    org = "arn:aws:organizations::111111111111:organization/o-exampleorgid"
+    plan = plan_principal_changes([org], [association(org, "ASSOCIATED")], NOW)
+    assert plan.converged
+
+
+# ---------------------------------------------------------------------------- flags and tags
+
+
+def test_external_principals_are_allowed_first_and_forbidden_last():
+    assert plan_external_principals_change(True, True) is ExternalPrincipalsChange.NONE
+    assert plan_external_principals_change(True, False) is ExternalPrincipalsChange.ENABLE_FIRST
+    assert plan_external_principals_change(False, True) is ExternalPrincipalsChange.DISABLE_LAST
+
+
+def test_tag_plan_sets_changed_and_new_tags_and_removes_only_previously_declared_ones():
+    plan = plan_tag_changes(
+        desired={"team": "b", "owner": "c"},
+        previously_declared={"team": "a", "cost-center": "x"},
+        current={"team": "a", "cost-center": "x", "added-by-someone-else": "y"},
+    )
+    assert plan.set_tags == {"owner": "c", "team": "b"}
+    assert plan.remove_keys == ("cost-center",)
+
+
+def test_unchanged_tags_plan_nothing():
+    tags = {"team": "a"}
+    assert plan_tag_changes(tags, tags, tags).empty

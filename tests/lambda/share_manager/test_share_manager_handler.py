@@ -1,0 +1,637 @@
+"""on_event / is_complete against real boto3 clients stubbed with botocore's Stubber.
+
+Given a CloudFormation request and what RAM and SageMaker answer, when the Provider framework
+calls the handler, then exactly the expected AWS calls happen and the framework gets the
+expected result. Each stub lists the exact request parameters: a missing or extra call fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import ANY
+from share_manager.decisions import ShareRequestRefused
+from share_manager.handler import Dependencies, is_complete, on_event
+
+ACCOUNT = "111111111111"
+REGION = "us-east-1"
+CONSUMER_A, CONSUMER_B, CONSUMER_C = "222222222222", "333333333333", "444444444444"
+OWN_GROUP_ARN = (
+    f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:lineage-group/sagemaker-default-lineage-group"
+)
+FOREIGN_GROUP_ARN = (
+    f"arn:aws:sagemaker:{REGION}:{CONSUMER_A}:lineage-group/sagemaker-default-lineage-group"
+)
+SHARE_ARN = f"arn:aws:ram:{REGION}:{ACCOUNT}:resource-share/7ab63972-b505-7e2a-420d-6f5d3EXAMPLE"
+NEW_SHARE_ARN = f"arn:aws:ram:{REGION}:{ACCOUNT}:resource-share/0c9b0d1e-0000-4000-8000-0001"
+SHARE_NAME = "sm_lineage_sharing"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/LineageSharing-training/abc"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class FakeLambdaContext:
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:share-manager-on-event"
+
+
+CONTEXT = FakeLambdaContext()
+
+
+def properties(**overrides) -> dict:
+    return {
+        "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider-framework",
+        "ShareName": SHARE_NAME,
+        "Principals": [CONSUMER_A, CONSUMER_B],
+        "AllowExternalPrincipals": "true",
+        "BootstrapLineageGroup": "false",
+        "BootstrapContextName": "lineage-sharing-bootstrap",
+        "Tags": {"team": "ml-platform"},
+        **overrides,
+    }
+
+
+def cfn_event(request_type: str, *, physical_id=None, old=None, request_id=None, **props) -> dict:
+    event = {
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:111111111111:function:provider-framework",
+        "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+        "StackId": STACK_ID,
+        "RequestId": request_id or "6f2f5e7c-1d5b-4c4a-9a37-0f3f0e2c1a11",
+        "LogicalResourceId": "ProducerShareResource1A2B3C4D",
+        "ResourceType": "Custom::LineageGroupShare",
+        "ResourceProperties": properties(**props),
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if old is not None:
+        event["OldResourceProperties"] = old
+    return event
+
+
+@pytest.fixture
+def deps(aws) -> Dependencies:
+    return Dependencies(ram=aws.ram, sagemaker=aws.sagemaker, now=lambda: NOW)
+
+
+# ---------------------------------------------------------------------------- stub helpers
+
+
+def expect_lineage_groups(aws, *arns: str) -> None:
+    summaries = [
+        {"LineageGroupArn": arn, "LineageGroupName": arn.rsplit("/", 1)[1]} for arn in arns
+    ]
+    aws.sagemaker_stub.add_response("list_lineage_groups", {"LineageGroupSummaries": summaries}, {})
+
+
+def share(
+    arn=SHARE_ARN, *, status="ACTIVE", name=SHARE_NAME, tags=None, external=True, message=None
+):
+    body = {
+        "resourceShareArn": arn,
+        "name": name,
+        "owningAccountId": ACCOUNT,
+        "allowExternalPrincipals": external,
+        "status": status,
+        "tags": [{"key": k, "value": v} for k, v in (tags or {"team": "ml-platform"}).items()],
+    }
+    if message:
+        body["statusMessage"] = message
+    return body
+
+
+def expect_get_share(aws, arn=SHARE_ARN, **share_fields) -> None:
+    aws.ram_stub.add_response(
+        "get_resource_shares",
+        {"resourceShares": [share(arn, **share_fields)]},
+        {"resourceOwner": "SELF", "resourceShareArns": [arn]},
+    )
+
+
+def principal(entity: str, status: str, age=timedelta(minutes=5), message=None) -> dict:
+    record = {
+        "resourceShareArn": SHARE_ARN,
+        "resourceShareName": SHARE_NAME,
+        "associatedEntity": entity,
+        "associationType": "PRINCIPAL",
+        "status": status,
+        "creationTime": NOW - age - timedelta(minutes=1),
+        "lastUpdatedTime": NOW - age,
+        "external": True,
+    }
+    if message:
+        record["statusMessage"] = message
+    return record
+
+
+def expect_associations(aws, *records: dict, arn=SHARE_ARN) -> None:
+    aws.ram_stub.add_response(
+        "get_resource_share_associations",
+        {"resourceShareAssociations": list(records)},
+        {"associationType": "PRINCIPAL", "resourceShareArns": [arn]},
+    )
+
+
+def expect_create_share(aws, *, arn=SHARE_ARN, status="ACTIVE"):
+    aws.ram_stub.add_response(
+        "create_resource_share",
+        {"resourceShare": share(arn, status=status)},
+        {
+            "name": SHARE_NAME,
+            "resourceArns": [OWN_GROUP_ARN],
+            "principals": [CONSUMER_A, CONSUMER_B],
+            "allowExternalPrincipals": True,
+            "tags": [{"key": "team", "value": "ml-platform"}],
+            "clientToken": ANY,
+        },
+    )
+
+
+def complete_result(arn=SHARE_ARN) -> dict:
+    return {
+        "IsComplete": True,
+        "PhysicalResourceId": arn,
+        "Data": {"LineageGroupArn": OWN_GROUP_ARN, "ResourceShareArn": arn},
+    }
+
+
+# ---------------------------------------------------------------------------- create
+
+
+def test_create_shares_the_own_group_even_when_a_foreign_group_is_listed_first(
+    aws, deps, capture_requests
+):
+    expect_lineage_groups(aws, FOREIGN_GROUP_ARN, OWN_GROUP_ARN)
+    expect_create_share(aws)
+    creates = capture_requests(aws.ram, "CreateResourceShare")
+
+    result = on_event(cfn_event("Create"), CONTEXT, deps)
+
+    assert result == {"PhysicalResourceId": SHARE_ARN}
+    [request] = creates
+    assert request["resourceArns"] == [OWN_GROUP_ARN]
+    assert uuid.UUID(request["clientToken"])  # RAM recommends a UUID
+
+
+def test_create_client_token_is_the_same_when_the_request_is_retried(aws, deps, capture_requests):
+    creates = capture_requests(aws.ram, "CreateResourceShare")
+    for request_id in ("request-1", "request-1", "request-2"):
+        expect_lineage_groups(aws, OWN_GROUP_ARN)
+        expect_create_share(aws)
+        on_event(cfn_event("Create", request_id=request_id), CONTEXT, deps)
+
+    tokens = [request["clientToken"] for request in creates]
+    assert tokens[0] == tokens[1]  # a retried request cannot create a second share
+    assert tokens[2] != tokens[0]  # a new request is a new create
+
+
+def test_create_then_is_complete_returns_data_once_the_share_is_active(aws, deps):
+    expect_get_share(aws)
+    expect_associations(
+        aws, principal(CONSUMER_A, "ASSOCIATING"), principal(CONSUMER_B, "ASSOCIATING")
+    )
+    expect_lineage_groups(aws, FOREIGN_GROUP_ARN, OWN_GROUP_ARN)
+
+    result = is_complete(cfn_event("Create", physical_id=SHARE_ARN), CONTEXT, deps)
+
+    assert result == complete_result()
+
+
+def test_pending_share_is_not_complete_and_carries_no_data(aws, deps):
+    expect_get_share(aws, status="PENDING")
+
+    assert is_complete(cfn_event("Create", physical_id=SHARE_ARN), CONTEXT, deps) == {
+        "IsComplete": False
+    }
+
+
+def test_failed_share_fails_the_deployment_with_rams_reason(aws, deps):
+    expect_get_share(aws, status="FAILED", message="The resource is not shareable")
+
+    with pytest.raises(RuntimeError, match="is FAILED: The resource is not shareable"):
+        is_complete(cfn_event("Create", physical_id=SHARE_ARN), CONTEXT, deps)
+
+
+def test_access_denied_reaches_cloudformation_with_code_and_action(aws, deps, caplog):
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    denial = (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/ShareHandlerRole/fn is not authorized to "
+        "perform: ram:CreateResourceShare because no identity-based policy allows the "
+        "ram:CreateResourceShare action"
+    )
+    aws.ram_stub.add_client_error(
+        "create_resource_share", "AccessDeniedException", denial, http_status_code=403
+    )
+    caplog.set_level(logging.INFO, logger="share_manager")
+
+    with pytest.raises(ClientError) as raised:
+        on_event(cfn_event("Create"), CONTEXT, deps)
+
+    message = str(raised.value)
+    assert "AccessDeniedException" in message
+    assert "is not authorized to perform: ram:CreateResourceShare" in message
+    [error_line] = [r for r in caplog.records if getattr(r, "action", None) == "error"]
+    assert error_line.exc_info is not None
+    assert error_line.reason.startswith("AccessDeniedException: ")
+    assert error_line.logical_resource_id == "ProducerShareResource1A2B3C4D"
+
+
+def test_every_action_is_one_structured_log_line(aws, deps, caplog):
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    expect_create_share(aws)
+    caplog.set_level(logging.INFO, logger="share_manager")
+
+    on_event(cfn_event("Create"), CONTEXT, deps)
+
+    lines = {record.action: record for record in caplog.records}
+    assert list(lines) == ["find_group", "create_share"]
+    assert lines["find_group"].lineage_group_arn == OWN_GROUP_ARN
+    assert lines["create_share"].share_arn == SHARE_ARN
+    assert lines["create_share"].principals == [CONSUMER_A, CONSUMER_B]
+    assert lines["create_share"].account == ACCOUNT
+
+
+# ---------------------------------------------------------------------------- no lineage group
+
+
+def test_no_group_without_bootstrap_fails_with_what_to_do(aws, deps):
+    expect_lineage_groups(aws, FOREIGN_GROUP_ARN)
+
+    with pytest.raises(ShareRequestRefused) as raised:
+        on_event(cfn_event("Create"), CONTEXT, deps)
+
+    message = str(raised.value)
+    assert f"No SageMaker lineage group exists yet in account {ACCOUNT}, region {REGION}" in message
+    assert "bootstrap_lineage_group: true" in message
+
+
+def test_no_group_with_bootstrap_creates_the_marker_then_shares_once_the_group_appears(
+    aws, deps, capture_requests
+):
+    # on_event: no group yet -> marker context; no physical id (the framework uses RequestId)
+    expect_lineage_groups(aws, FOREIGN_GROUP_ARN)
+    aws.sagemaker_stub.add_response(
+        "create_context",
+        {"ContextArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:context/lineage-sharing-bootstrap"},
+        {
+            "ContextName": "lineage-sharing-bootstrap",
+            "ContextType": "LineageSharingBootstrap",
+            "Source": {"SourceUri": "urn:lineage-sharing:bootstrap"},
+            "Description": ANY,
+        },
+    )
+    create = cfn_event("Create", BootstrapLineageGroup="true")
+    assert on_event(create, CONTEXT, deps) == {}
+
+    # The framework spreads on_event's result over the event: PhysicalResourceId = RequestId.
+    polled = {**create, "PhysicalResourceId": create["RequestId"]}
+    creates = capture_requests(aws.ram, "CreateResourceShare")
+
+    # poll 1: SageMaker has not created the group yet
+    expect_lineage_groups(aws, FOREIGN_GROUP_ARN)
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+    # poll 2: the group exists -> share created (still PENDING)
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    expect_create_share(aws, status="PENDING")
+    expect_get_share(aws, status="PENDING")
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+    # poll 3: same client token, RAM returns the same share, now ACTIVE -> complete
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    expect_create_share(aws)
+    expect_get_share(aws)
+    expect_associations(
+        aws, principal(CONSUMER_A, "ASSOCIATING"), principal(CONSUMER_B, "ASSOCIATED")
+    )
+    assert is_complete(polled, CONTEXT, deps) == complete_result()
+
+    assert len({request["clientToken"] for request in creates}) == 1
+
+
+def test_bootstrap_tolerates_a_marker_context_that_already_exists(aws, deps):
+    expect_lineage_groups(aws)
+    aws.sagemaker_stub.add_client_error(
+        "create_context",
+        "ValidationException",
+        f"Context arn:aws:sagemaker:{REGION}:{ACCOUNT}:context/lineage-sharing-bootstrap "
+        "already exists.",
+    )
+
+    assert on_event(cfn_event("Create", BootstrapLineageGroup="true"), CONTEXT, deps) == {}
+
+
+def test_a_bootstrap_share_that_failed_is_deleted_before_failing(aws, deps):
+    create = cfn_event("Create", BootstrapLineageGroup="true")
+    polled = {**create, "PhysicalResourceId": create["RequestId"]}
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    expect_create_share(aws, status="FAILED")
+    expect_get_share(aws, status="FAILED", message="Internal failure")
+    aws.ram_stub.add_response(
+        "delete_resource_share",
+        {"returnValue": True},
+        {"resourceShareArn": SHARE_ARN, "clientToken": ANY},
+    )
+
+    with pytest.raises(RuntimeError, match="is FAILED: Internal failure"):
+        is_complete(polled, CONTEXT, deps)
+
+
+# ---------------------------------------------------------------------------- update
+
+
+def update_event(**props) -> dict:
+    return cfn_event(
+        "Update",
+        physical_id=SHARE_ARN,
+        request_id="9d7c0a55-update",
+        old=properties(),
+        **props,
+    )
+
+
+def test_update_with_changed_principals_keeps_the_share_and_reconciles_in_place(aws, deps):
+    event = update_event(Principals=[CONSUMER_A, CONSUMER_C])  # B removed, C added
+    expect_get_share(aws)
+    assert on_event(event, CONTEXT, deps) == {"PhysicalResourceId": SHARE_ARN}
+
+    polled = {**event, "PhysicalResourceId": SHARE_ARN}
+    # poll 1: disassociate B, associate C
+    expect_get_share(aws)
+    expect_associations(
+        aws, principal(CONSUMER_A, "ASSOCIATED"), principal(CONSUMER_B, "ASSOCIATED")
+    )
+    aws.ram_stub.add_response(
+        "disassociate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
+    )
+    aws.ram_stub.add_response(
+        "associate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_C], "clientToken": ANY},
+    )
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+    # poll 2: B still disassociating -> wait
+    expect_get_share(aws)
+    expect_associations(
+        aws,
+        principal(CONSUMER_A, "ASSOCIATED"),
+        principal(CONSUMER_B, "DISASSOCIATING"),
+        principal(CONSUMER_C, "ASSOCIATING"),
+    )
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+    # poll 3: converged -> complete with the same physical id
+    expect_get_share(aws)
+    expect_associations(
+        aws,
+        principal(CONSUMER_A, "ASSOCIATED"),
+        principal(CONSUMER_B, "DISASSOCIATED"),
+        principal(CONSUMER_C, "ASSOCIATING"),
+    )
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    assert is_complete(polled, CONTEXT, deps) == complete_result()
+
+
+def test_expired_invitation_is_reinvited_on_update(aws, deps):
+    polled = update_event()
+    # poll 1: B has been ASSOCIATING for 13 h -> disassociate it first
+    expect_get_share(aws)
+    expect_associations(
+        aws,
+        principal(CONSUMER_A, "ASSOCIATED"),
+        principal(CONSUMER_B, "ASSOCIATING", age=timedelta(hours=13)),
+    )
+    aws.ram_stub.add_response(
+        "disassociate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
+    )
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+    # poll 2: B is DISASSOCIATED -> associate it again (a fresh invitation)
+    expect_get_share(aws)
+    expect_associations(
+        aws, principal(CONSUMER_A, "ASSOCIATED"), principal(CONSUMER_B, "DISASSOCIATED")
+    )
+    aws.ram_stub.add_response(
+        "associate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
+    )
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+    # poll 3: fresh invitation pending -> complete
+    expect_get_share(aws)
+    expect_associations(
+        aws, principal(CONSUMER_A, "ASSOCIATED"), principal(CONSUMER_B, "ASSOCIATING")
+    )
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    assert is_complete(polled, CONTEXT, deps) == complete_result()
+
+
+def test_failed_association_is_reinvited_and_logged_with_the_reason(aws, deps, caplog):
+    caplog.set_level(logging.INFO, logger="share_manager")
+    expect_get_share(aws)
+    expect_associations(
+        aws,
+        principal(CONSUMER_A, "ASSOCIATED"),
+        principal(CONSUMER_B, "FAILED", message="The invitation was rejected"),
+    )
+    aws.ram_stub.add_response(
+        "disassociate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
+    )
+
+    assert is_complete(update_event(), CONTEXT, deps) == {"IsComplete": False}
+    [reinvite] = [r for r in caplog.records if r.action == "reinvite"]
+    assert reinvite.principals == [CONSUMER_B]
+    assert reinvite.reason == "association FAILED: The invitation was rejected"
+
+
+def test_associate_refused_while_ram_is_still_disassociating_is_just_not_complete(aws, deps):
+    expect_get_share(aws)
+    expect_associations(
+        aws, principal(CONSUMER_A, "ASSOCIATED"), principal(CONSUMER_B, "DISASSOCIATED")
+    )
+    aws.ram_stub.add_client_error(
+        "associate_resource_share",
+        "InvalidStateTransitionException",
+        "The principal is being disassociated",
+    )
+
+    assert is_complete(update_event(), CONTEXT, deps) == {"IsComplete": False}
+
+
+def test_other_association_errors_fail_the_deployment(aws, deps):
+    expect_get_share(aws)
+    expect_associations(aws, principal(CONSUMER_A, "ASSOCIATED"))
+    aws.ram_stub.add_client_error(
+        "associate_resource_share", "MalformedArnException", "bad principal"
+    )
+
+    with pytest.raises(ClientError, match="MalformedArnException"):
+        is_complete(update_event(), CONTEXT, deps)
+
+
+def test_rename_is_refused_with_a_clear_way_out(aws, deps):
+    expect_get_share(aws, name=SHARE_NAME)
+
+    with pytest.raises(ShareRequestRefused) as raised:
+        on_event(update_event(ShareName="renamed_share"), CONTEXT, deps)
+
+    message = str(raised.value)
+    assert f"named '{SHARE_NAME}'" in message and "'renamed_share'" in message
+    assert "ram:ResourceShareName" in message
+    assert f"Set share_name back to '{SHARE_NAME}'" in message
+
+
+def test_rollback_of_a_refused_rename_succeeds(aws, deps):
+    # CloudFormation rolls back with the old properties as the new ones: the share's real name
+    # matches them, so the rollback must not be refused again.
+    expect_get_share(aws, name=SHARE_NAME)
+    rollback = cfn_event(
+        "Update", physical_id=SHARE_ARN, old=properties(ShareName="renamed_share")
+    )
+
+    assert on_event(rollback, CONTEXT, deps) == {"PhysicalResourceId": SHARE_ARN}
+
+
+def test_tag_changes_are_applied_to_the_share(aws, deps):
+    event = cfn_event(
+        "Update",
+        physical_id=SHARE_ARN,
+        old=properties(Tags={"team": "ml-platform", "cost-center": "42"}),
+        Tags={"team": "lineage", "owner": "data-eng"},
+    )
+    expect_get_share(aws, tags={"team": "ml-platform", "cost-center": "42", "other": "kept"})
+    aws.ram_stub.add_response(
+        "tag_resource",
+        {},
+        {
+            "resourceShareArn": SHARE_ARN,
+            "tags": [{"key": "owner", "value": "data-eng"}, {"key": "team", "value": "lineage"}],
+        },
+    )
+    aws.ram_stub.add_response(
+        "untag_resource", {}, {"resourceShareArn": SHARE_ARN, "tagKeys": ["cost-center"]}
+    )
+
+    assert on_event(event, CONTEXT, deps) == {"PhysicalResourceId": SHARE_ARN}
+
+
+def test_share_deleted_outside_cloudformation_is_recreated_on_update(aws, deps):
+    expect_get_share(aws, status="DELETED")
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    expect_create_share(aws, arn=NEW_SHARE_ARN)
+
+    assert on_event(update_event(), CONTEXT, deps) == {"PhysicalResourceId": NEW_SHARE_ARN}
+
+
+def test_switching_to_external_principals_allows_them_before_associating(aws, deps):
+    expect_get_share(aws, external=False)
+    aws.ram_stub.add_response(
+        "update_resource_share",
+        {"resourceShare": share(external=True)},
+        {"resourceShareArn": SHARE_ARN, "allowExternalPrincipals": True, "clientToken": ANY},
+    )
+
+    assert is_complete(update_event(), CONTEXT, deps) == {"IsComplete": False}
+
+
+def test_forbidding_external_principals_waits_until_they_are_gone(aws, deps):
+    org = "arn:aws:organizations::111111111111:organization/o-exampleorgid"
+    polled = update_event(Principals=[org], AllowExternalPrincipals="false")
+    # poll 1: the external accounts are still associated -> remove them, keep the flag
+    expect_get_share(aws, external=True)
+    expect_associations(aws, principal(org, "ASSOCIATED"), principal(CONSUMER_A, "ASSOCIATED"))
+    aws.ram_stub.add_response(
+        "disassociate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_A], "clientToken": ANY},
+    )
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+    # poll 2: only the organization is left -> now forbid external principals
+    expect_get_share(aws, external=True)
+    expect_associations(aws, principal(org, "ASSOCIATED"), principal(CONSUMER_A, "DISASSOCIATED"))
+    aws.ram_stub.add_response(
+        "update_resource_share",
+        {"resourceShare": share(external=False)},
+        {"resourceShareArn": SHARE_ARN, "allowExternalPrincipals": False, "clientToken": ANY},
+    )
+    assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
+
+
+# ---------------------------------------------------------------------------- delete
+
+
+def delete_event(physical_id=SHARE_ARN, **props) -> dict:
+    return cfn_event("Delete", physical_id=physical_id, request_id="delete-request", **props)
+
+
+def test_delete_deletes_the_share_with_a_stable_client_token(aws, deps, capture_requests):
+    deletes = capture_requests(aws.ram, "DeleteResourceShare")
+    for _ in range(2):  # the framework may retry the same request
+        expect_get_share(aws)
+        aws.ram_stub.add_response(
+            "delete_resource_share",
+            {"returnValue": True},
+            {"resourceShareArn": SHARE_ARN, "clientToken": ANY},
+        )
+        assert on_event(delete_event(), CONTEXT, deps) == {}
+
+    assert deletes[0]["clientToken"] == deletes[1]["clientToken"]
+
+
+def test_delete_of_a_share_ram_no_longer_knows_succeeds(aws, deps):
+    expect_get_share(aws)
+    aws.ram_stub.add_client_error(
+        "delete_resource_share", "UnknownResourceException", f"{SHARE_ARN} not found"
+    )
+
+    assert on_event(delete_event(), CONTEXT, deps) == {}
+
+
+@pytest.mark.parametrize("status", ["DELETED", "DELETING"])
+def test_delete_of_a_share_already_going_away_succeeds_without_a_call(aws, deps, status):
+    expect_get_share(aws, status=status)
+
+    assert on_event(delete_event(), CONTEXT, deps) == {}
+
+
+def test_delete_after_a_create_that_never_made_a_share_succeeds_without_a_call(aws, deps):
+    # The invalid properties that failed the Create come back with its rollback Delete.
+    event = delete_event(physical_id="6f2f5e7c-1d5b-4c4a-9a37-0f3f0e2c1a11", Principals=[])
+
+    assert on_event(event, CONTEXT, deps) == {}
+
+
+def test_delete_racing_another_deletion_succeeds(aws, deps):
+    expect_get_share(aws)
+    aws.ram_stub.add_client_error(
+        "delete_resource_share", "InvalidStateTransitionException", "share is being deleted"
+    )
+    expect_get_share(aws, status="DELETING")
+
+    assert on_event(delete_event(), CONTEXT, deps) == {}
+
+
+def test_is_complete_for_delete_is_complete_at_once(aws, deps):
+    assert is_complete(delete_event(), CONTEXT, deps) == {"IsComplete": True}
+
+
+# ---------------------------------------------------------------------------- anything else
+
+
+@pytest.mark.parametrize("entry", [on_event, is_complete])
+def test_unknown_request_type_fails(aws, deps, entry):
+    with pytest.raises(ValueError, match="unsupported RequestType 'Replace'"):
+        entry(cfn_event("Replace"), CONTEXT, deps)
