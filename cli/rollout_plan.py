@@ -8,54 +8,16 @@ was actually synthesized: which stacks share, with whom, and whom each acceptor 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
+from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
 from config.model import ConfigError, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True)
-class DeployedStack:
-    name: str
-    account: str
-    region: str
-    shares_with: tuple[str, ...]
-    accepts_from: tuple[str, ...]
-
-
-def read_assembly(cdk_out: Path) -> list[DeployedStack]:
-    manifest = json.loads((cdk_out / "manifest.json").read_text())
-    stacks = []
-    for name, artifact in sorted(manifest["artifacts"].items()):
-        if artifact["type"] != "aws:cloudformation:stack":
-            continue
-        account, region = artifact["environment"].removeprefix("aws://").split("/")
-        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
-        resources = template["Resources"].values()
-        shares = [r["Properties"] for r in resources if r["Type"] == "Custom::LineageGroupShare"]
-        acceptors = [
-            r["Properties"]["Environment"]["Variables"]["ALLOWED_PRODUCER_ACCOUNTS"]
-            for r in resources
-            if r["Type"] == "AWS::Lambda::Function"
-            and "ALLOWED_PRODUCER_ACCOUNTS" in r["Properties"].get("Environment", {}).get("Variables", {})
-        ]
-        stacks.append(
-            DeployedStack(
-                name=name,
-                account=account,
-                region=region,
-                shares_with=tuple(p for share in shares for p in share["Principals"]),
-                accepts_from=tuple(a for allowed in acceptors for a in allowed.split(",")),
-            )
-        )
-    return stacks
-
-
-def render(stacks: list[DeployedStack], names: dict[str, str]) -> str:
+def render(stacks: list[SynthesizedStack], names: dict[str, str]) -> str:
     def who(ids: tuple[str, ...]) -> str:
         return ", ".join(f"{names.get(i, '?')} ({i})" for i in ids) or "-"
 
@@ -88,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {cdk_out} has no cloud assembly; run `npx cdk synth` first", file=sys.stderr)
         return 1
     names = {account.id: account.name for account in config.accounts}
-    print(render(read_assembly(cdk_out), names))
+    print(render(read_cloud_assembly(cdk_out), names))
     return 0
 
 

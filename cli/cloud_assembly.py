@@ -1,0 +1,103 @@
+"""Read a synthesized cloud assembly (cdk.out) back into what each stack deploys.
+
+The rollout plan, the offline simulation and (later) the status command all start from the
+templates that `cdk synth` wrote, never from the config alone, so they see what would
+really be deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+SHARE_RESOURCE_TYPE = "Custom::LineageGroupShare"
+SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
+SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
+ACCEPTOR_HANDLER = "invitation_acceptor.handler.handle"
+
+
+@dataclass(frozen=True)
+class SynthesizedStack:
+    name: str
+    account: str
+    region: str
+    template: dict[str, Any]
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.template["Resources"]
+
+    def _of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
+
+    def _function_with_handler(self, handler: str) -> tuple[str, dict[str, Any]] | None:
+        for logical_id, function in self._of_type("AWS::Lambda::Function").items():
+            if function["Properties"].get("Handler") == handler:
+                return logical_id, function
+        return None
+
+    # ------------------------------------------------------------------ producer part
+    @cached_property
+    def share(self) -> tuple[str, dict[str, Any]] | None:
+        """(logical id, properties as CloudFormation passes them to the handler)."""
+        shares = self._of_type(SHARE_RESOURCE_TYPE)
+        if not shares:
+            return None
+        ((logical_id, resource),) = shares.items()
+        properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
+        return logical_id, properties
+
+    @property
+    def shares_with(self) -> tuple[str, ...]:
+        return tuple(self.share[1]["Principals"]) if self.share else ()
+
+    def handler_role_logical_id(self, handler: str) -> str | None:
+        found = self._function_with_handler(handler)
+        if found is None:
+            return None
+        role = found[1]["Properties"]["Role"]
+        return role["Fn::GetAtt"][0]
+
+    @cached_property
+    def provider_polling(self) -> tuple[int, int]:
+        """(seconds between is_complete polls, max polls) of the Provider's waiter."""
+        for machine in self._of_type("AWS::StepFunctions::StateMachine").values():
+            definition = "".join(
+                part for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+                if isinstance(part, str)
+            )
+            interval = re.search(r'"IntervalSeconds":(\d+)', definition)
+            attempts = re.search(r'"MaxAttempts":(\d+)', definition)
+            if interval and attempts:
+                return int(interval.group(1)), int(attempts.group(1))
+        raise ValueError(f"{self.name}: no Provider waiter state machine in the template")
+
+    # ------------------------------------------------------------------ consumer part
+    @cached_property
+    def accepts_from(self) -> tuple[str, ...]:
+        found = self._function_with_handler(ACCEPTOR_HANDLER)
+        if found is None:
+            return ()
+        allowed = found[1]["Properties"]["Environment"]["Variables"]["ALLOWED_PRODUCER_ACCOUNTS"]
+        return tuple(allowed.split(","))
+
+    @property
+    def acceptor_environment(self) -> dict[str, str]:
+        found = self._function_with_handler(ACCEPTOR_HANDLER)
+        return dict(found[1]["Properties"]["Environment"]["Variables"]) if found else {}
+
+
+def read_cloud_assembly(cdk_out: Path) -> list[SynthesizedStack]:
+    manifest = json.loads((cdk_out / "manifest.json").read_text())
+    stacks = []
+    for name, artifact in sorted(manifest["artifacts"].items()):
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        account, region = artifact["environment"].removeprefix("aws://").split("/")
+        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
+        stacks.append(SynthesizedStack(name, account, region, template))
+    return stacks
