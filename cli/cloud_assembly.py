@@ -67,7 +67,8 @@ class SynthesizedStack:
         """(seconds between is_complete polls, max polls) of the Provider's waiter."""
         for machine in self._of_type("AWS::StepFunctions::StateMachine").values():
             definition = "".join(
-                part for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+                part
+                for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1]
                 if isinstance(part, str)
             )
             interval = re.search(r'"IntervalSeconds":(\d+)', definition)

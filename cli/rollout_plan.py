@@ -21,17 +21,30 @@ def render(stacks: list[SynthesizedStack], names: dict[str, str]) -> str:
     def who(ids: tuple[str, ...]) -> str:
         return ", ".join(f"{names.get(i, '?')} ({i})" for i in ids) or "-"
 
-    rows = [("stack", "account", "region", "shares its lineage group with", "accepts invitations from")]
+    rows = [
+        ("stack", "account", "region", "shares its lineage group with", "accepts invitations from")
+    ]
     rows += [
-        (s.name, f"{names.get(s.account, '?')} ({s.account})", s.region, who(s.shares_with), who(s.accepts_from))
+        (
+            s.name,
+            f"{names.get(s.account, '?')} ({s.account})",
+            s.region,
+            who(s.shares_with),
+            who(s.accepts_from),
+        )
         for s in stacks
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.append("")
     lines.append("Deploy each account with its own credentials, consumers first, e.g.:")
-    lines += [f"  npx cdk deploy {s.name}" for s in sorted(stacks, key=lambda s: bool(s.shares_with))]
+    lines += [
+        f"  npx cdk deploy {s.name}" for s in sorted(stacks, key=lambda s: bool(s.shares_with))
+    ]
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import botocore.session
 import yaml
@@ -72,9 +72,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-AccountName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
-]
+AccountName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,39}$")]
 
 
 class Account(_Strict):
@@ -143,7 +141,7 @@ class EdgesTopology(_Strict):
 
 
 Topology = Annotated[
-    Union[MeshTopology, HubAndSpokeTopology, EdgesTopology], Field(discriminator="type")
+    MeshTopology | HubAndSpokeTopology | EdgesTopology, Field(discriminator="type")
 ]
 
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -153,9 +151,9 @@ TagValue = Annotated[str, StringConstraints(max_length=256)]
 class SharingConfig(_Strict):
     """The whole file."""
 
-    share_name: Annotated[
-        str, StringConstraints(pattern=r"^[A-Za-z0-9_.+=@-]{1,255}$")
-    ] = DEFAULT_SHARE_NAME
+    share_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.+=@-]{1,255}$")] = (
+        DEFAULT_SHARE_NAME
+    )
     accounts: tuple[Account, ...]
     topology: Topology
     sweep_interval_minutes: int = Field(
@@ -165,7 +163,9 @@ class SharingConfig(_Strict):
         description="How often the acceptor re-lists invitations; must beat the 12 h expiry.",
     )
     bootstrap_lineage_group: bool = False
-    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = 30  # CloudWatch's allowed values
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731] = (
+        30  # CloudWatch's allowed values
+    )
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=40)
 
     @field_validator("accounts", mode="before")
@@ -314,7 +314,9 @@ def _describe(error: dict[str, Any], config: dict[str, Any]) -> str:
 def parse_config(raw: Any, source: str = "<config>") -> SharingConfig:
     """Validate already-loaded data; raise ConfigError naming every bad field."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(raw).__name__}"
+        )
     try:
         return SharingConfig.model_validate(raw)
     except ValidationError as exc:

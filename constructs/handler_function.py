@@ -92,4 +92,3 @@ class HandlerFunction(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=dead_letter_queue,
         )
-

@@ -12,9 +12,7 @@ from lineage_constructs.lineage_share import LineageGroupShare
 
 
 class LineageSharingStack(Stack):
-    def __init__(
-        self, scope: Construct, *, plan: StackPlan, config: SharingConfig
-    ) -> None:
+    def __init__(self, scope: Construct, *, plan: StackPlan, config: SharingConfig) -> None:
         super().__init__(
             scope,
             plan.stack_name,

@@ -25,7 +25,7 @@ EXAMPLE_CONFIG = REPO_ROOT / "config" / "example.yaml"
 class SynthesizedApp:
     config: SharingConfig
     outdir: Path
-    templates: dict[str, dict]      # stack name -> CloudFormation template
+    templates: dict[str, dict]  # stack name -> CloudFormation template
     assertions: dict[str, Template]  # stack name -> aws_cdk.assertions.Template
 
     def template_path(self, stack_name: str) -> Path:

@@ -1,7 +1,9 @@
-"""Gates an infrastructure review relies on: cdk-nag and cfn-lint on every template."""
+"""Gates a review relies on: cdk-nag and cfn-lint on every template, ruff on every Python file."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,18 @@ def test_cfn_lint_reports_no_error_or_warning(request, which):
             config=ManualArgs(regions=["-".join(region)], ignore_checks=CFN_LINT_IGNORED),
         )
         assert [str(m) for m in matches] == [], stack_name
+
+
+@pytest.mark.parametrize(
+    "ruff_arguments", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"]
+)
+def test_python_sources_pass_ruff(ruff_arguments):
+    repo = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *ruff_arguments],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -39,7 +39,10 @@ def set_account(index, **fields):
 
 
 INVALID_CASES = {
-    "id too short": (set_account(0, id="12345678901"), ["accounts[0].id", "'12345678901'", "12 digits"]),
+    "id too short": (
+        set_account(0, id="12345678901"),
+        ["accounts[0].id", "'12345678901'", "12 digits"],
+    ),
     "id too long": (set_account(0, id="1234567890123"), ["accounts[0].id", "'1234567890123'"]),
     "id with letters": (set_account(1, id="12345678901a"), ["accounts[1].id", "'12345678901a'"]),
     "id given as a number": (
@@ -73,7 +76,10 @@ INVALID_CASES = {
         lambda raw: raw.update(sweep_intervall_minutes=30),
         ["sweep_intervall_minutes", "unknown key"],
     ),
-    "unknown account key": (set_account(2, acount_id="x"), ["accounts[2].acount_id", "unknown key"]),
+    "unknown account key": (
+        set_account(2, acount_id="x"),
+        ["accounts[2].acount_id", "unknown key"],
+    ),
     "unknown topology": (
         lambda raw: raw.update(topology={"type": "ring"}),
         ["topology", "'ring'"],
@@ -99,7 +105,10 @@ INVALID_CASES = {
         ["training -> staging", "no region in common"],
     ),
     "bad account name": (set_account(0, name="ml training"), ["accounts[0].name", "'ml training'"]),
-    "bad share name": (lambda raw: raw.update(share_name="lineage share!"), ["share_name", "'lineage share!'"]),
+    "bad share name": (
+        lambda raw: raw.update(share_name="lineage share!"),
+        ["share_name", "'lineage share!'"],
+    ),
     "bootstrap flag as text": (
         lambda raw: raw.update(bootstrap_lineage_group="yes"),
         ["bootstrap_lineage_group", "'yes'"],
@@ -112,7 +121,9 @@ INVALID_CASES = {
 }
 
 
-@pytest.mark.parametrize("change, expected_fragments", INVALID_CASES.values(), ids=INVALID_CASES.keys())
+@pytest.mark.parametrize(
+    "change, expected_fragments", INVALID_CASES.values(), ids=INVALID_CASES.keys()
+)
 def test_invalid_config_is_rejected_naming_field_and_value(change, expected_fragments):
     with pytest.raises(ConfigError) as raised:
         parse_config(with_changes(change), source="accounts.yaml")
@@ -175,9 +186,14 @@ def test_mesh_plans_one_stack_per_account_and_region():
 
 
 def test_edges_and_regions_limit_the_plan():
-    raw = with_changes(lambda r: r.update(topology={"type": "edges", "edges": {"training": ["production"]}}))
+    raw = with_changes(
+        lambda r: r.update(topology={"type": "edges", "edges": {"training": ["production"]}})
+    )
     plans = {plan.stack_name: plan for plan in plan_stacks(parse_config(raw))}
-    assert sorted(plans) == ["LineageSharing-production-us-east-1", "LineageSharing-training-us-east-1"]
+    assert sorted(plans) == [
+        "LineageSharing-production-us-east-1",
+        "LineageSharing-training-us-east-1",
+    ]
     assert plans["LineageSharing-training-us-east-1"].consumers == ("333333333333",)
     assert plans["LineageSharing-training-us-east-1"].producers == ()
     assert plans["LineageSharing-production-us-east-1"].producers == ("111111111111",)
@@ -189,13 +205,19 @@ def test_edges_and_regions_limit_the_plan():
 )
 def test_hub_and_spoke_directions(direction, hub_consumes, hub_produces):
     raw = with_changes(
-        lambda r: r.update(topology={"type": "hub-and-spoke", "hub": "production", "direction": direction})
+        lambda r: r.update(
+            topology={"type": "hub-and-spoke", "hub": "production", "direction": direction}
+        )
     )
     config = parse_config(raw)
-    hub_plan = next(p for p in plan_stacks(config) if p.stack_name == "LineageSharing-production-us-east-1")
+    hub_plan = next(
+        p for p in plan_stacks(config) if p.stack_name == "LineageSharing-production-us-east-1"
+    )
     assert bool(hub_plan.producers) is hub_consumes
     assert bool(hub_plan.consumers) is hub_produces
-    spoke_pairs = {(p.name, c.name) for p, c in config.edges() if "production" not in (p.name, c.name)}
+    spoke_pairs = {
+        (p.name, c.name) for p, c in config.edges() if "production" not in (p.name, c.name)
+    }
     assert spoke_pairs == set()
 
 

@@ -21,16 +21,30 @@ def by_sid(statements: list[dict]) -> dict[str, dict]:
 
 
 def test_accept_is_fenced_to_configured_producers(example_app):
-    statements = by_sid(acceptor_statements(example_app.templates["LineageSharing-training-us-east-1"]))
+    statements = by_sid(
+        acceptor_statements(example_app.templates["LineageSharing-training-us-east-1"])
+    )
     assert statements["AcceptOnlyFromConfiguredProducers"] == {
         "Sid": "AcceptOnlyFromConfiguredProducers",
         "Effect": "Allow",
         "Action": ["ram:AcceptResourceShareInvitation", "ram:ListPendingInvitationResources"],
         "Resource": [
-            {"Fn::Join": ["", ["arn:", PARTITION, ":ram:us-east-1:222222222222:resource-share-invitation/*"]]},
-            {"Fn::Join": ["", ["arn:", PARTITION, ":ram:us-east-1:333333333333:resource-share-invitation/*"]]},
+            {
+                "Fn::Join": [
+                    "",
+                    ["arn:", PARTITION, ":ram:us-east-1:222222222222:resource-share-invitation/*"],
+                ]
+            },
+            {
+                "Fn::Join": [
+                    "",
+                    ["arn:", PARTITION, ":ram:us-east-1:333333333333:resource-share-invitation/*"],
+                ]
+            },
         ],
-        "Condition": {"StringEquals": {"ram:ShareOwnerAccountId": ["222222222222", "333333333333"]}},
+        "Condition": {
+            "StringEquals": {"ram:ShareOwnerAccountId": ["222222222222", "333333333333"]}
+        },
     }
 
 
@@ -40,7 +54,9 @@ def test_acceptor_role_has_nothing_else(example_app):
     granted = sorted(
         action
         for statement in statements
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
     )
     assert granted == [
         "logs:CreateLogStream",
@@ -55,7 +71,9 @@ def test_acceptor_role_has_nothing_else(example_app):
     (send,) = [s for s in statements if s["Action"] == "sqs:SendMessage"]
     assert send["Resource"]["Fn::GetAtt"][0].startswith("InvitationAcceptorDeadLetters")
     (role,) = [
-        v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role" and k.startswith("InvitationAcceptorRole")
+        v
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::IAM::Role" and k.startswith("InvitationAcceptorRole")
     ]
     assert "ManagedPolicyArns" not in role["Properties"]
 
@@ -67,8 +85,14 @@ def test_function_settings(example_app):
             "Handler": "invitation_acceptor.handler.handle",
             "Runtime": "python3.14",
             "ReservedConcurrentExecutions": 1,
-            "Environment": {"Variables": {"ALLOWED_PRODUCER_ACCOUNTS": "222222222222,333333333333"}},
-            "DeadLetterConfig": {"TargetArn": {"Fn::GetAtt": [Match.string_like_regexp("InvitationAcceptorDeadLetters"), "Arn"]}},
+            "Environment": {
+                "Variables": {"ALLOWED_PRODUCER_ACCOUNTS": "222222222222,333333333333"}
+            },
+            "DeadLetterConfig": {
+                "TargetArn": {
+                    "Fn::GetAtt": [Match.string_like_regexp("InvitationAcceptorDeadLetters"), "Arn"]
+                }
+            },
             "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
         },
     )
@@ -78,14 +102,21 @@ def test_event_rule_and_schedule_with_retries_and_dead_letters(example_app):
     template = example_app.assertions["LineageSharing-training-us-east-1"]
     target = Match.object_like(
         {
-            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [Match.string_like_regexp("InvitationAcceptorDeadLetters"), "Arn"]}},
+            "DeadLetterConfig": {
+                "Arn": {
+                    "Fn::GetAtt": [Match.string_like_regexp("InvitationAcceptorDeadLetters"), "Arn"]
+                }
+            },
             "RetryPolicy": {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 4},
         }
     )
     template.has_resource_properties(
         "AWS::Events::Rule",
         {
-            "EventPattern": {"source": ["aws.ram"], "detail-type": ["Resource Sharing State Change"]},
+            "EventPattern": {
+                "source": ["aws.ram"],
+                "detail-type": ["Resource Sharing State Change"],
+            },
             "Targets": [target],
         },
     )
@@ -110,7 +141,14 @@ def test_dead_letter_queue_is_encrypted_and_tls_only(example_app):
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(
-                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
                 )
             }
         },
@@ -121,11 +159,20 @@ def test_alarms_on_errors_and_dead_letters(example_app):
     template = example_app.assertions["LineageSharing-training-us-east-1"]
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
-        {"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": 1, "TreatMissingData": "notBreaching"},
+        {
+            "MetricName": "Errors",
+            "Namespace": "AWS/Lambda",
+            "Threshold": 1,
+            "TreatMissingData": "notBreaching",
+        },
     )
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
-        {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS", "Threshold": 1},
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Namespace": "AWS/SQS",
+            "Threshold": 1,
+        },
     )
 
 

@@ -81,7 +81,9 @@ def test_exactly_these_grants_and_no_wildcard_action(example_app):
         "WriteLogsIsComplete",
     }
     for statement in statements.values():
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
         assert all("*" not in action for action in actions)
         assert statement["Effect"] == "Allow"
 
@@ -113,7 +115,8 @@ def test_handlers_run_from_the_share_manager_asset(example_app):
     handlers = {
         v["Properties"]["Handler"]: v["Properties"]
         for k, v in template["Resources"].items()
-        if v["Type"] == "AWS::Lambda::Function" and k.startswith("LineageGroupShare")
+        if v["Type"] == "AWS::Lambda::Function"
+        and k.startswith("LineageGroupShare")
         and "Provider" not in k
     }
     assert set(handlers) == {"share_manager.handler.on_event", "share_manager.handler.is_complete"}
@@ -124,9 +127,12 @@ def test_handlers_run_from_the_share_manager_asset(example_app):
 
 def test_provider_waits_long_enough_for_bootstrap_and_reinvites(example_app):
     template = example_app.templates["LineageSharing-training-us-east-1"]
-    (machine,) = [v for v in template["Resources"].values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
+    (machine,) = [
+        v for v in template["Resources"].values() if v["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
     definition = "".join(
-        part if isinstance(part, str) else "<ref>" for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+        part if isinstance(part, str) else "<ref>"
+        for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1]
     )
     assert '"IntervalSeconds":15' in definition
     assert '"MaxAttempts":120' in definition  # 30 minutes / 15 s

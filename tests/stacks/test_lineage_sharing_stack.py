@@ -17,7 +17,8 @@ def test_one_stack_per_account_with_readable_names(example_app):
 
 def test_stack_environment_comes_from_config(example_app):
     manifest_env = {
-        name: (example_app.outdir / f"{name}.template.json").exists() for name in example_app.templates
+        name: (example_app.outdir / f"{name}.template.json").exists()
+        for name in example_app.templates
     }
     assert all(manifest_env.values())
     import json
@@ -50,9 +51,15 @@ def test_mesh_stack_holds_both_parts_and_all_outputs(example_app):
 def test_outputs_point_at_the_share_and_the_acceptor(example_app):
     template = example_app.templates["LineageSharing-staging-us-east-1"]
     (share_id,) = resources_of_type(template, "Custom::LineageGroupShare")
-    (role_id,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith("InvitationAcceptorRole")]
+    (role_id,) = [
+        k
+        for k in resources_of_type(template, "AWS::IAM::Role")
+        if k.startswith("InvitationAcceptorRole")
+    ]
     (function_id,) = [
-        k for k in resources_of_type(template, "AWS::Lambda::Function") if k.startswith("InvitationAcceptorFunction")
+        k
+        for k in resources_of_type(template, "AWS::Lambda::Function")
+        if k.startswith("InvitationAcceptorFunction")
     ]
     outputs = template["Outputs"]
     assert outputs["LineageGroupArn"]["Value"] == {"Fn::GetAtt": [share_id, "LineageGroupArn"]}

@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from invitation_acceptor.decisions import Invitation, PendingResource
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+# total_max_attempts counts every send (Config's "max_attempts" would count retries only).
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8})
 
 
 def create_ram_client() -> Any:

@@ -35,7 +35,8 @@ RAM_EVENT_DETAIL_TYPE = "Resource Sharing State Change"
 SCHEDULE_EVENT_SOURCE = "aws.events"
 SCHEDULE_EVENT_DETAIL_TYPE = "Scheduled Event"
 
-_ACCOUNT_ID = re.compile(r"\d{12}")
+# ASCII digits only: `\d` would also accept other scripts' digits.
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 # Fixed namespace: the same invitation always yields the same client token, so a retried or
 # repeated accept is recognised by RAM as the same request.

@@ -62,7 +62,9 @@ def default_dependencies() -> Dependencies:
 
 def handle(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
     trigger = trigger_of(event)
-    logger.info("start", extra={"action": "start", "trigger": trigger.value, **_event_detail(event)})
+    logger.info(
+        "start", extra={"action": "start", "trigger": trigger.value, **_event_detail(event)}
+    )
     deps = deps or default_dependencies()
     summary = sweep(deps, trigger)
     if summary["failed"]:
@@ -117,9 +119,7 @@ def handle_invitation(deps: Dependencies, invitation: Invitation) -> Outcome:
     except Exception as error:
         # Not a RAM answer (no connection, an unexpected response...): this invitation failed,
         # the others still get their turn.
-        logger.exception(
-            "failed", extra={**_decision_fields("failed", invitation, _describe(error))}
-        )
+        logger.exception("failed", extra=_decision_fields("failed", invitation, _describe(error)))
         return Outcome.FAILED
     _log_decision("accept", invitation, decision.reason, resource_count=resource_count)
     return Outcome.ACCEPTED
@@ -128,16 +128,12 @@ def handle_invitation(deps: Dependencies, invitation: Invitation) -> Outcome:
 def _outcome_of_client_error(invitation: Invitation, error: ClientError) -> Outcome:
     outcome, skip_reason = outcome_of_error(aws_edge.error_code(error))
     if outcome is Outcome.FAILED:
-        logger.exception(
-            "failed", extra={**_decision_fields("failed", invitation, _describe(error))}
-        )
+        logger.exception("failed", extra=_decision_fields("failed", invitation, _describe(error)))
     elif outcome is Outcome.SKIPPED:
         _log_decision("skip", invitation, skip_reason or _describe(error))
     elif outcome is Outcome.EXPIRED:
         # Only the producer can fix it (share again); its share manager re-invites by itself.
-        logger.warning(
-            "expired", extra=_decision_fields("expired", invitation, _describe(error))
-        )
+        logger.warning("expired", extra=_decision_fields("expired", invitation, _describe(error)))
     else:
         _log_decision(outcome.value, invitation, _describe(error))
     return outcome

@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from share_manager.decisions import LineageGroup, PrincipalAssociation, ResourceShare
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+# total_max_attempts counts every send (Config's "max_attempts" would count retries only).
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8})
 
 BOOTSTRAP_CONTEXT_TYPE = "LineageSharingBootstrap"
 BOOTSTRAP_CONTEXT_SOURCE_URI = "urn:lineage-sharing:bootstrap"

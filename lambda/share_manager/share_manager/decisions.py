@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 DEFAULT_LINEAGE_GROUP_NAME = "sagemaker-default-lineage-group"
@@ -328,7 +328,7 @@ def _latest_association_per_principal(
 
 def _updated_at(association: PrincipalAssociation) -> datetime:
     if association.last_updated is None:
-        return datetime.min.replace(tzinfo=timezone.utc)
+        return datetime.min.replace(tzinfo=UTC)
     return association.last_updated
 
 

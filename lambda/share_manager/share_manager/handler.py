@@ -16,7 +16,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -64,7 +64,7 @@ class Dependencies:
 def default_dependencies() -> Dependencies:
     # Built on first use and kept for the life of the Lambda execution environment.
     ram, sagemaker = aws_edge.create_clients()
-    return Dependencies(ram=ram, sagemaker=sagemaker, now=lambda: datetime.now(timezone.utc))
+    return Dependencies(ram=ram, sagemaker=sagemaker, now=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from share_manager import aws_edge
 
 REGION = "us-east-1"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
+
 from share_manager import aws_edge
 from share_manager.decisions import (
     Caller,
@@ -19,7 +20,7 @@ from share_manager.decisions import (
 
 ACCOUNT = "111111111111"
 SHARE_ARN = f"arn:aws:ram:us-east-1:{ACCOUNT}:resource-share/7ab63972-b505-7e2a-420d-6f5d3EXAMPLE"
-CHANGED = datetime(2026, 11, 25, 11, 0, tzinfo=timezone.utc)
+CHANGED = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
 
 
 def group_summary(account: str, name: str = "sagemaker-default-lineage-group") -> dict:
@@ -136,9 +137,9 @@ def production_clients(monkeypatch):
 
 
 def test_production_clients_use_standard_retries(production_clients):
-    # Config's "max_attempts" counts retries: 8 retries after the first call, 9 calls in all.
+    # 8 sends in all: the first call and 7 retries.
     for client in production_clients:
-        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 9}
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
 
 
 def test_throttling_is_retried_by_the_client_until_it_succeeds(production_clients, monkeypatch):

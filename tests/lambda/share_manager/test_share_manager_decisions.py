@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from share_manager.decisions import (
     Caller,
     ExternalPrincipalsChange,
@@ -23,7 +24,7 @@ from share_manager.decisions import (
     share_readiness,
 )
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CALLER = Caller(partition="aws", region="us-east-1", account="111111111111")
 OWN_DEFAULT = LineageGroup(
     arn="arn:aws:sagemaker:us-east-1:111111111111:lineage-group/sagemaker-default-lineage-group",

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY
+
 from share_manager.decisions import ShareRequestRefused
 from share_manager.handler import Dependencies, is_complete, on_event
 
@@ -31,7 +32,7 @@ SHARE_ARN = f"arn:aws:ram:{REGION}:{ACCOUNT}:resource-share/7ab63972-b505-7e2a-4
 NEW_SHARE_ARN = f"arn:aws:ram:{REGION}:{ACCOUNT}:resource-share/0c9b0d1e-0000-4000-8000-0001"
 SHARE_NAME = "sm_lineage_sharing"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/LineageSharing-training/abc"
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -497,9 +498,7 @@ def test_rollback_of_a_refused_rename_succeeds(aws, deps):
     # CloudFormation rolls back with the old properties as the new ones: the share's real name
     # matches them, so the rollback must not be refused again.
     expect_get_share(aws, name=SHARE_NAME)
-    rollback = cfn_event(
-        "Update", physical_id=SHARE_ARN, old=properties(ShareName="renamed_share")
-    )
+    rollback = cfn_event("Update", physical_id=SHARE_ARN, old=properties(ShareName="renamed_share"))
 
     assert on_event(rollback, CONTEXT, deps) == {"PhysicalResourceId": SHARE_ARN}
 
