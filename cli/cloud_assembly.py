@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,46 @@ class SynthesizedStack:
     def acceptor_environment(self) -> dict[str, str]:
         found = self._function_with_handler(ACCEPTOR_HANDLER)
         return dict(found[1]["Properties"]["Environment"]["Variables"]) if found else {}
+
+    def _rules_targeting(self, handler: str) -> list[dict[str, Any]]:
+        found = self._function_with_handler(handler)
+        if found is None:
+            return []
+        target = {"Fn::GetAtt": [found[0], "Arn"]}
+        return [
+            rule["Properties"]
+            for rule in self._of_type("AWS::Events::Rule").values()
+            if rule["Properties"].get("State") == "ENABLED"
+            and any(t["Arn"] == target for t in rule["Properties"].get("Targets", []))
+        ]
+
+    @cached_property
+    def acceptor_event_patterns(self) -> tuple[dict[str, Any], ...]:
+        """EventBridge patterns of the enabled rules that invoke the acceptor."""
+        return tuple(
+            rule["EventPattern"]
+            for rule in self._rules_targeting(ACCEPTOR_HANDLER)
+            if "EventPattern" in rule
+        )
+
+    @cached_property
+    def acceptor_sweep_interval(self) -> timedelta | None:
+        """The acceptor's schedule, from its rule's `rate(...)` expression."""
+        for rule in self._rules_targeting(ACCEPTOR_HANDLER):
+            if "ScheduleExpression" in rule:
+                return parse_rate_expression(rule["ScheduleExpression"])
+        return None
+
+
+_RATE_UNITS = {"minute": "minutes", "hour": "hours", "day": "days"}
+
+
+def parse_rate_expression(expression: str) -> timedelta:
+    """EventBridge `rate(5 minutes)` / `rate(1 hour)` as a timedelta."""
+    match = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", expression)
+    if match is None:
+        raise ValueError(f"not an EventBridge rate expression: {expression!r}")
+    return timedelta(**{_RATE_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def read_cloud_assembly(cdk_out: Path) -> list[SynthesizedStack]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -18,6 +18,9 @@ DEFAULT_LINEAGE_GROUP_NAME = "sagemaker-default-lineage-group"
 # RAM invitations for sagemaker:LineageGroup expire after 12 hours; an account principal whose
 # association is still ASSOCIATING after that can no longer accept and must be invited again.
 INVITATION_LIFETIME = timedelta(hours=12)
+# RAM's default quota of pending invitations per sharing account: associating more account
+# principals at once fails with ResourceShareLimitExceededException.
+PENDING_INVITATION_QUOTA = 20
 
 # RAM association statuses (botocore model ResourceShareAssociationStatus).
 ASSOCIATING = "ASSOCIATING"
@@ -254,6 +257,9 @@ class PrincipalPlan:
     reinvite: tuple[tuple[str, str], ...] = ()
     # (principal, status) pairs RAM is still moving by itself.
     waiting: tuple[tuple[str, str], ...] = ()
+    # Configured principals not invited yet: the pending-invitation quota is full until
+    # consumers accept earlier invitations.
+    held_back: tuple[str, ...] = ()
 
     @property
     def disassociate_now(self) -> tuple[str, ...]:
@@ -261,7 +267,9 @@ class PrincipalPlan:
 
     @property
     def converged(self) -> bool:
-        return not (self.associate or self.disassociate or self.reinvite or self.waiting)
+        return not (
+            self.associate or self.disassociate or self.reinvite or self.waiting or self.held_back
+        )
 
 
 def plan_principal_changes(
@@ -312,6 +320,38 @@ def plan_principal_changes(
         reinvite=tuple(reinvite),
         waiting=tuple(waiting),
     )
+
+
+def within_invitation_quota(
+    plan: PrincipalPlan,
+    associations: Iterable[PrincipalAssociation],
+    now: datetime,
+    quota: int = PENDING_INVITATION_QUOTA,
+) -> PrincipalPlan:
+    """Invite only as many principals as the pending-invitation quota leaves room for.
+
+    Counts this share's invitations still pending (ASSOCIATING and not expired); pending
+    invitations of the account's other shares also use the quota, which RAM then reports as
+    ResourceShareLimitExceededException.
+    """
+    pending = sum(
+        1
+        for association in _latest_association_per_principal(associations).values()
+        if association.status == ASSOCIATING and not _invitation_expired(association, now)
+    )
+    room = max(0, quota - pending)
+    return replace(
+        plan,
+        associate=plan.associate[:room],
+        held_back=plan.held_back + plan.associate[room:],
+    )
+
+
+def initial_principals(
+    principals: Sequence[str], quota: int = PENDING_INVITATION_QUOTA
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(invited when the share is created, invited later by reconciliation)."""
+    return tuple(principals[:quota]), tuple(principals[quota:])
 
 
 def _latest_association_per_principal(

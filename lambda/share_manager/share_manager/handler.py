@@ -34,6 +34,7 @@ from share_manager.decisions import (
     ShareRequestRefused,
     caller_from_function_arn,
     client_token,
+    initial_principals,
     is_share_arn,
     no_lineage_group_message,
     parse_share_properties,
@@ -44,6 +45,7 @@ from share_manager.decisions import (
     select_own_lineage_group,
     share_readiness,
     unusable_share_message,
+    within_invitation_quota,
 )
 
 logger = logging.getLogger(__name__)
@@ -285,7 +287,9 @@ def _reconcile_share(
 
     now = deps.now()
     associations = aws_edge.list_principal_associations(deps.ram, share_arn)
-    plan = plan_principal_changes(desired.principals, associations, now)
+    plan = within_invitation_quota(
+        plan_principal_changes(desired.principals, associations, now), associations, now
+    )
     if not plan.converged:
         _apply_principal_plan(request, deps, share, plan, now)
         return _not_complete()
@@ -342,11 +346,12 @@ def _bootstrap_lineage_group(request: ShareRequest, deps: Dependencies) -> None:
 
 def _create_share(request: ShareRequest, deps: Dependencies, group: LineageGroup) -> ResourceShare:
     desired = request.properties
+    invited_now, invited_later = initial_principals(desired.principals)
     share = aws_edge.create_resource_share(
         deps.ram,
         name=desired.share_name,
         resource_arn=group.arn,
-        principals=desired.principals,
+        principals=invited_now,
         allow_external_principals=desired.allow_external_principals,
         tags=desired.tags,
         client_token=request.client_token("create"),
@@ -357,7 +362,8 @@ def _create_share(request: ShareRequest, deps: Dependencies, group: LineageGroup
         share_arn=share.arn,
         share_status=share.status,
         lineage_group_arn=group.arn,
-        principals=list(desired.principals),
+        principals=list(invited_now),
+        **({"held_back": list(invited_later)} if invited_later else {}),
     )
     return share
 
@@ -416,6 +422,14 @@ def _apply_principal_plan(
         token = request.client_token("associate", poll, *plan.associate)
         with _wait_if_in_transition(request, share, "associate", plan.associate):
             aws_edge.associate_principals(deps.ram, share.arn, plan.associate, token)
+    if plan.held_back:
+        _log(
+            "wait",
+            request,
+            share_arn=share.arn,
+            principals=list(plan.held_back),
+            reason="pending-invitation quota full: invited once consumers accept earlier ones",
+        )
     if plan.waiting:
         _log(
             "wait",

@@ -15,6 +15,7 @@ from share_manager.decisions import (
     ShareReadiness,
     caller_from_function_arn,
     client_token,
+    initial_principals,
     is_share_arn,
     parse_share_properties,
     plan_external_principals_change,
@@ -22,6 +23,7 @@ from share_manager.decisions import (
     plan_tag_changes,
     select_own_lineage_group,
     share_readiness,
+    within_invitation_quota,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -301,3 +303,44 @@ def test_tag_plan_sets_changed_and_new_tags_and_removes_only_previously_declared
 def test_unchanged_tags_plan_nothing():
     tags = {"team": "a"}
     assert plan_tag_changes(tags, tags, tags).empty
+
+
+# ---------------------------------------------------------------------------- invitation quota
+
+
+def test_share_is_created_with_at_most_the_quota_of_principals():
+    principals = [f"{n:012d}" for n in range(1, 26)]
+    now, later = initial_principals(principals, quota=20)
+    assert now == tuple(principals[:20])
+    assert later == tuple(principals[20:])
+
+
+def test_new_invitations_fill_only_the_room_left_by_pending_ones():
+    desired = [f"{n:012d}" for n in range(1, 8)]
+    associations = [
+        association(desired[0], "ASSOCIATING"),
+        association(desired[1], "ASSOCIATING"),
+        association(desired[2], "ASSOCIATED"),
+        # Expired: it no longer counts as pending (and is re-invited, not held back).
+        association(desired[3], "ASSOCIATING", age=timedelta(hours=13)),
+    ]
+    plan = within_invitation_quota(
+        plan_principal_changes(desired, associations, NOW), associations, NOW, quota=3
+    )
+    assert plan.associate == (desired[4],)
+    assert plan.held_back == (desired[5], desired[6])
+    assert [principal for principal, _ in plan.reinvite] == [desired[3]]
+    assert not plan.converged
+
+
+def test_a_full_quota_holds_every_new_principal_back_until_invitations_are_accepted():
+    desired = ["222222222222", "333333333333"]
+    pending = [association("222222222222", "ASSOCIATING")]
+    full = within_invitation_quota(plan_principal_changes(desired, pending, NOW), pending, NOW, 1)
+    assert (full.associate, full.held_back) == ((), ("333333333333",))
+
+    accepted = [association("222222222222", "ASSOCIATED")]
+    freed = within_invitation_quota(
+        plan_principal_changes(desired, accepted, NOW), accepted, NOW, 1
+    )
+    assert (freed.associate, freed.held_back) == (("333333333333",), ())

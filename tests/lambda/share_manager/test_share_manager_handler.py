@@ -178,6 +178,33 @@ def test_create_shares_the_own_group_even_when_a_foreign_group_is_listed_first(
     assert uuid.UUID(request["clientToken"])  # RAM recommends a UUID
 
 
+def test_more_principals_than_the_pending_invitation_quota_are_invited_in_batches(
+    aws, deps, capture_requests
+):
+    many = [f"{n:012d}" for n in range(500000000001, 500000000026)]  # 25 consumers
+    creates = capture_requests(aws.ram, "CreateResourceShare")
+    associates = capture_requests(aws.ram, "AssociateResourceShare")
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    aws.ram_stub.add_response("create_resource_share", {"resourceShare": share()}, None)
+
+    on_event(cfn_event("Create", Principals=many), CONTEXT, deps)
+
+    # 20 invitations is RAM's default quota per sharing account: the rest must wait.
+    assert creates[0]["principals"] == many[:20]
+
+    # 18 still pending, 2 accepted: room for 2 more of the 5 held back, and not complete yet.
+    expect_get_share(aws)
+    records = [principal(p, "ASSOCIATED") for p in many[:2]]
+    records += [principal(p, "ASSOCIATING") for p in many[2:20]]
+    expect_associations(aws, *records)
+    aws.ram_stub.add_response("associate_resource_share", {"resourceShareAssociations": []}, None)
+
+    result = is_complete(cfn_event("Create", physical_id=SHARE_ARN, Principals=many), CONTEXT, deps)
+
+    assert result == {"IsComplete": False}
+    assert associates[0]["principals"] == many[20:22]
+
+
 def test_create_client_token_is_the_same_when_the_request_is_retried(aws, deps, capture_requests):
     creates = capture_requests(aws.ram, "CreateResourceShare")
     for request_id in ("request-1", "request-1", "request-2"):
