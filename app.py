@@ -7,6 +7,7 @@ Read top-down: config/model.py (what the file may say) -> this file -> stacks/ -
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from cdk_nag import AwsSolutionsChecks
 from config.model import ConfigError, SharingConfig, load_config, plan_stacks
 from stacks.lineage_sharing_stack import LineageSharingStack
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent / "config" / "example.yaml"
+REPO_ROOT = Path(__file__).resolve().parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "example.yaml"
 
 
 def build_app(app: App, config: SharingConfig) -> list[LineageSharingStack]:
@@ -24,6 +26,19 @@ def build_app(app: App, config: SharingConfig) -> list[LineageSharingStack]:
     stacks = [LineageSharingStack(app, plan=plan, config=config) for plan in plan_stacks(config)]
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
+
+
+def synthesize_in_process(config: SharingConfig, outdir: Path) -> tuple[App, list]:
+    """What `cdk synth` does, without the CLI: for tests and benchmarks.
+
+    Uses cdk.json's context (the same feature flags as the CLI). Version reporting is off so
+    the CDKMetadata resource does not change with every library bump.
+    """
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = App(outdir=str(outdir), analytics_reporting=False, context=context)
+    stacks = build_app(app, config)
+    app.synth()
+    return app, stacks
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ from typing import Any
 SHARE_RESOURCE_TYPE = "Custom::LineageGroupShare"
 SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
 SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
+SHARE_RECONCILE_HANDLER = "share_manager.handler.reconcile"
 ACCEPTOR_HANDLER = "invitation_acceptor.handler.handle"
 
 
@@ -119,6 +120,16 @@ class SynthesizedStack:
         for rule in self._rules_targeting(ACCEPTOR_HANDLER):
             if "ScheduleExpression" in rule:
                 return parse_rate_expression(rule["ScheduleExpression"])
+        return None
+
+    # ------------------------------------------------------------------ scheduled reconcile
+    @cached_property
+    def reconcile_schedule(self) -> tuple[timedelta, Any] | None:
+        """(rate, rule input as in the template) of the share's reconcile schedule."""
+        for rule in self._rules_targeting(SHARE_RECONCILE_HANDLER):
+            if "ScheduleExpression" in rule:
+                (target,) = rule["Targets"]
+                return parse_rate_expression(rule["ScheduleExpression"]), target["Input"]
         return None
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
+from cli.text_table import render_table
 from config.model import ConfigError, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +22,14 @@ def render(stacks: list[SynthesizedStack], names: dict[str, str]) -> str:
     def who(ids: tuple[str, ...]) -> str:
         return ", ".join(f"{names.get(i, '?')} ({i})" for i in ids) or "-"
 
+    header = (
+        "stack",
+        "account",
+        "region",
+        "shares its lineage group with",
+        "accepts invitations from",
+    )
     rows = [
-        ("stack", "account", "region", "shares its lineage group with", "accepts invitations from")
-    ]
-    rows += [
         (
             s.name,
             f"{names.get(s.account, '?')} ({s.account})",
@@ -34,13 +39,7 @@ def render(stacks: list[SynthesizedStack], names: dict[str, str]) -> str:
         )
         for s in stacks
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    lines.append("")
+    lines = [render_table(header, rows), ""]
     lines.append("Deploy each account with its own credentials, consumers first, e.g.:")
     lines += [
         f"  npx cdk deploy {s.name}" for s in sorted(stacks, key=lambda s: bool(s.shares_with))

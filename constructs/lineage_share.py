@@ -3,7 +3,9 @@
 A custom resource rather than AWS::RAM::ResourceShare, because the lineage group's ARN has to
 be discovered at deploy time (and may not exist yet in a fresh account), and because
 invitations that expired or were rejected must be sent again, which CloudFormation's RAM
-resource never does.
+resource never does. Between deployments a schedule runs the same reconciliation, so an
+expired invitation is sent again, and principals beyond RAM's pending-invitation quota are
+invited as earlier invitations get accepted, without waiting for the next deployment.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -41,6 +46,7 @@ class LineageGroupShare(Construct):
         bootstrap_lineage_group: bool,
         tags: Mapping[str, str],
         log_retention: logs.RetentionDays,
+        reconcile_interval: Duration,
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
@@ -169,22 +175,66 @@ class LineageGroupShare(Construct):
         )
         _acknowledge_provider_framework(provider, invoked=self)
 
+        properties = {
+            "ShareName": share_name,
+            "Principals": list(principals),
+            "AllowExternalPrincipals": _cfn_bool(allow_external_principals),
+            "BootstrapLineageGroup": _cfn_bool(bootstrap_lineage_group),
+            "BootstrapContextName": BOOTSTRAP_CONTEXT_NAME,
+            "Tags": dict(tags),
+        }
         share = CustomResource(
             self,
             "Resource",
             service_token=provider.service_token,
             resource_type="Custom::LineageGroupShare",
-            properties={
-                "ShareName": share_name,
-                "Principals": list(principals),
-                "AllowExternalPrincipals": _cfn_bool(allow_external_principals),
-                "BootstrapLineageGroup": _cfn_bool(bootstrap_lineage_group),
-                "BootstrapContextName": BOOTSTRAP_CONTEXT_NAME,
-                "Tags": dict(tags),
-            },
+            properties=properties,
         )
         self.lineage_group_arn = share.get_att_string("LineageGroupArn")
         self.resource_share_arn = share.get_att_string("ResourceShareArn")
+
+        reconcile = HandlerFunction(
+            self,
+            "Reconcile",
+            handler="share_manager.handler.reconcile",
+            description="Lineage group share: re-invite expired, invite held-back principals",
+            **handler_settings,
+        )
+        events.Rule(
+            self,
+            "ReconcileSchedule",
+            description="Re-send expired invitations and invite principals held back by quota",
+            schedule=events.Schedule.rate(reconcile_interval),
+            targets=[
+                targets.LambdaFunction(
+                    reconcile.function,
+                    # The same request the custom resource gets, addressed to the deployed share.
+                    event=events.RuleTargetInput.from_object(
+                        {
+                            "RequestType": "Reconcile",
+                            "StackId": stack.stack_id,
+                            "LogicalResourceId": stack.get_logical_id(share.node.default_child),
+                            "PhysicalResourceId": share.ref,
+                            "ResourceProperties": properties,
+                        }
+                    ),
+                    # The next scheduled run is the retry; an old event has nothing to add.
+                    retry_attempts=2,
+                    max_event_age=Duration.hours(1),
+                )
+            ],
+        )
+        self.reconcile_errors_alarm = cloudwatch.Alarm(
+            self,
+            "ReconcileErrorsAlarm",
+            alarm_description="Scheduled reconciliation of the lineage group share failed; "
+            "see its log group.",
+            metric=reconcile.function.metric_errors(period=Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
 
 def _cfn_bool(value: bool) -> str:

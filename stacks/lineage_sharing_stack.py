@@ -32,6 +32,7 @@ class LineageSharingStack(Stack):
                 bootstrap_lineage_group=config.bootstrap_lineage_group,
                 tags=config.tags,
                 log_retention=log_retention,
+                reconcile_interval=Duration.minutes(config.sweep_interval_minutes),
             )
             CfnOutput(self, "LineageGroupArn", value=share.lineage_group_arn)
             CfnOutput(self, "ResourceShareArn", value=share.resource_share_arn)

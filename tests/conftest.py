@@ -11,7 +11,6 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
 import app as cdk_app  # noqa: E402
@@ -33,17 +32,9 @@ class SynthesizedApp:
 
 
 def synthesize(config: SharingConfig, outdir: Path) -> SynthesizedApp:
-    # The same feature flags as `cdk synth` (cdk.json), so tests see the deployed templates.
-    # Version reporting off: the CDKMetadata resource would change with every library bump.
-    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    app = App(outdir=str(outdir), analytics_reporting=False, context=context)
-    stacks = cdk_app.build_app(app, config)
-    assembly = app.synth()
+    app, stacks = cdk_app.synthesize_in_process(config, outdir)
     templates = {
-        stack.stack_name: json.loads(
-            (outdir / assembly.get_stack_by_name(stack.stack_name).template_file).read_text()
-        )
-        for stack in stacks
+        stack.stack_name: json.loads((outdir / stack.template_file).read_text()) for stack in stacks
     }
     assertions = {name: Template.from_json(template) for name, template in templates.items()}
     return SynthesizedApp(config, outdir, templates, assertions)
@@ -78,3 +69,19 @@ def hub_app(tmp_path_factory) -> SynthesizedApp:
     from config.model import parse_config
 
     return synthesize(parse_config(HUB_AND_SPOKE), tmp_path_factory.mktemp("cdk.out.hub"))
+
+
+@pytest.fixture(scope="session")
+def synthesize_config(tmp_path_factory):
+    """synthesize_config(raw config dict) -> SynthesizedApp, synthesized once per session."""
+    from config.model import parse_config
+
+    built: dict[str, SynthesizedApp] = {}
+
+    def build(raw: dict) -> SynthesizedApp:
+        key = json.dumps(raw, sort_keys=True)
+        if key not in built:
+            built[key] = synthesize(parse_config(raw), tmp_path_factory.mktemp("cdk.out.variant"))
+        return built[key]
+
+    return build

@@ -179,6 +179,6 @@ def test_alarms_on_errors_and_dead_letters(example_app):
 def test_every_log_group_has_retention(example_app):
     template = example_app.templates["LineageSharing-training-us-east-1"]
     groups = [v for v in template["Resources"].values() if v["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == 4  # on-event, is-complete, provider framework, acceptor
+    assert len(groups) == 5  # on-event, is-complete, reconcile, provider framework, acceptor
     assert all(group["Properties"]["RetentionInDays"] == 30 for group in groups)
     assert not [v for v in template["Resources"].values() if v["Type"] == "Custom::LogRetention"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 PARTITION = {"Ref": "AWS::Partition"}
 
 
@@ -79,6 +81,7 @@ def test_exactly_these_grants_and_no_wildcard_action(example_app):
         "CreateBootstrapMarkerContextOnly",
         "WriteLogsOnEvent",
         "WriteLogsIsComplete",
+        "WriteLogsReconcile",
     }
     for statement in statements.values():
         actions = (
@@ -119,7 +122,11 @@ def test_handlers_run_from_the_share_manager_asset(example_app):
         and k.startswith("LineageGroupShare")
         and "Provider" not in k
     }
-    assert set(handlers) == {"share_manager.handler.on_event", "share_manager.handler.is_complete"}
+    assert set(handlers) == {
+        "share_manager.handler.on_event",
+        "share_manager.handler.is_complete",
+        "share_manager.handler.reconcile",
+    }
     for properties in handlers.values():
         assert properties["Runtime"] == "python3.14"
         assert properties["LoggingConfig"]["LogFormat"] == "JSON"
@@ -136,3 +143,38 @@ def test_provider_waits_long_enough_for_bootstrap_and_reinvites(example_app):
     )
     assert '"IntervalSeconds":15' in definition
     assert '"MaxAttempts":120' in definition  # 30 minutes / 15 s
+
+
+def test_reconcile_schedule_sends_the_custom_resource_request_for_the_deployed_share(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    (share_id,) = [
+        k for k, v in template["Resources"].items() if v["Type"] == "Custom::LineageGroupShare"
+    ]
+    share_properties = {
+        k: v
+        for k, v in template["Resources"][share_id]["Properties"].items()
+        if k != "ServiceToken"
+    }
+    (rule,) = [
+        v["Properties"]
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::Events::Rule" and k.startswith("LineageGroupShareReconcile")
+    ]
+    assert rule["ScheduleExpression"] == "rate(1 hour)"  # the config's sweep interval
+    (target,) = rule["Targets"]
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2}
+    # Rebuild the JSON input with the two deploy-time values made visible.
+    parts = target["Input"]["Fn::Join"][1]
+    rendered = "".join(
+        part
+        if isinstance(part, str)
+        else {"AWS::StackId": "<stack id>", share_id: "<share arn>"}[part["Ref"]]
+        for part in parts
+    )
+    assert json.loads(rendered) == {
+        "RequestType": "Reconcile",
+        "StackId": "<stack id>",
+        "LogicalResourceId": share_id,
+        "PhysicalResourceId": "<share arn>",
+        "ResourceProperties": share_properties,
+    }

@@ -39,7 +39,8 @@ def test_stack_environment_comes_from_config(example_app):
 def test_mesh_stack_holds_both_parts_and_all_outputs(example_app):
     for template in example_app.templates.values():
         assert len(resources_of_type(template, "Custom::LineageGroupShare")) == 1
-        assert len(resources_of_type(template, "AWS::Events::Rule")) == 2
+        # The acceptor's event rule and sweep, and the share's reconcile schedule.
+        assert len(resources_of_type(template, "AWS::Events::Rule")) == 3
         assert set(template["Outputs"]) == {
             "LineageGroupArn",
             "ResourceShareArn",
@@ -81,7 +82,9 @@ def test_hub_only_consumes_and_spokes_only_produce(hub_app):
     assert set(hub["Outputs"]) == {"AcceptorFunctionArn", "AcceptorRoleArn"}
     for spoke in ("LineageSharing-team-a-eu-west-1", "LineageSharing-team-b-eu-west-1"):
         template = hub_app.templates[spoke]
-        assert not resources_of_type(template, "AWS::Events::Rule")
+        # Only the share's reconcile schedule: no acceptor, so no RAM event rule or sweep.
+        (rule,) = resources_of_type(template, "AWS::Events::Rule").values()
+        assert rule["Properties"]["ScheduleExpression"] == "rate(30 minutes)"
         assert set(template["Outputs"]) == {"LineageGroupArn", "ResourceShareArn"}
         (share,) = resources_of_type(template, "Custom::LineageGroupShare").values()
         assert share["Properties"]["Principals"] == ["444444444444"]

@@ -266,6 +266,13 @@ class PrincipalPlan:
         return self.disassociate + tuple(principal for principal, _ in self.reinvite)
 
     @property
+    def only_quota_held(self) -> bool:
+        """Nothing to do now but wait for room under the quota: the schedule invites the rest."""
+        return bool(self.held_back) and not (
+            self.associate or self.disassociate or self.reinvite or self.waiting
+        )
+
+    @property
     def converged(self) -> bool:
         return not (
             self.associate or self.disassociate or self.reinvite or self.waiting or self.held_back

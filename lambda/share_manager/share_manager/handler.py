@@ -1,9 +1,11 @@
-"""CDK Provider framework entry points for Custom::LineageGroupShare.
+"""CDK Provider framework entry points for Custom::LineageGroupShare, and its schedule.
 
 on_event starts the work (create the share, or bootstrap the lineage group; refuse renames;
 update tags; delete). is_complete is polled by the framework until the share is ACTIVE and
 its principal associations match the configured principals; every poll recomputes from what
-RAM reports, so polls are idempotent and nothing ever sleeps.
+RAM reports, so polls are idempotent and nothing ever sleeps. reconcile runs on a schedule
+between deployments: it re-sends invitations that expired or failed and invites principals
+the pending-invitation quota held back, so neither waits for the next `cdk deploy`.
 
 Return a dict to succeed, raise to fail: the framework reports the exception message to
 CloudFormation.
@@ -113,6 +115,16 @@ def on_event(event: Mapping[str, Any], context: Any, deps: Dependencies | None =
 
 def is_complete(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
     return _run("is_complete", event, context, deps, _IS_COMPLETE)
+
+
+def reconcile(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
+    """Scheduled: bring the deployed share's principals in line with the configuration.
+
+    The rule's input carries the custom resource's identity and properties (see the construct);
+    the share itself is only created and deleted by CloudFormation.
+    """
+    scheduled = {**event, "RequestId": getattr(context, "aws_request_id", "schedule")}
+    return _run("reconcile", scheduled, context, deps, _RECONCILE)
 
 
 def _run(
@@ -290,7 +302,10 @@ def _reconcile_share(
     plan = within_invitation_quota(
         plan_principal_changes(desired.principals, associations, now), associations, now
     )
-    if not plan.converged:
+    if plan.only_quota_held:
+        # Consumers accept in their own time; the reconcile schedule invites the rest then.
+        _apply_principal_plan(request, deps, share, plan, now)
+    elif not plan.converged:
         _apply_principal_plan(request, deps, share, plan, now)
         return _not_complete()
 
@@ -309,6 +324,37 @@ def _reconcile_share(
         "PhysicalResourceId": share_arn,
         "Data": {"LineageGroupArn": group.arn, "ResourceShareArn": share_arn},
     }
+
+
+def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
+    share_arn = request.physical_resource_id
+    share = aws_edge.get_resource_share(deps.ram, share_arn) if is_share_arn(share_arn) else None
+    if share is None or share_readiness(share.status) is not ShareReadiness.READY:
+        status = share.status if share else "not created yet"
+        _log("skip", request, share_arn=share_arn, reason=f"share is {status}")
+        return {"share_arn": share_arn, "in_sync": False}
+    now = deps.now()
+    associations = aws_edge.list_principal_associations(deps.ram, share.arn)
+    plan = within_invitation_quota(
+        plan_principal_changes(request.properties.principals, associations, now),
+        associations,
+        now,
+    )
+    if plan.converged:
+        _log("in_sync", request, share_arn=share.arn)
+    else:
+        _apply_principal_plan(request, deps, share, plan, now)
+    return {
+        "share_arn": share.arn,
+        "in_sync": plan.converged,
+        "associated": list(plan.associate),
+        "reinvited": [principal for principal, _ in plan.reinvite],
+        "disassociated": list(plan.disassociate),
+        "held_back": list(plan.held_back),
+    }
+
+
+_RECONCILE = {"Reconcile": _reconcile_on_schedule}
 
 
 def _not_complete() -> dict:

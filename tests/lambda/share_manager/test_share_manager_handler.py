@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY
 
 from share_manager.decisions import ShareRequestRefused
-from share_manager.handler import Dependencies, is_complete, on_event
+from share_manager.handler import Dependencies, is_complete, on_event, reconcile
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -661,3 +661,95 @@ def test_is_complete_for_delete_is_complete_at_once(aws, deps):
 def test_unknown_request_type_fails(aws, deps, entry):
     with pytest.raises(ValueError, match="unsupported RequestType 'Replace'"):
         entry(cfn_event("Replace"), CONTEXT, deps)
+
+
+# ---------------------------------------------------------------------------- quota and schedule
+
+
+def test_complete_while_the_quota_holds_principals_back_for_the_schedule(aws, deps, caplog):
+    caplog.set_level(logging.INFO, logger="share_manager")
+    many = [f"{n:012d}" for n in range(500000000001, 500000000022)]  # 21 consumers
+    expect_get_share(aws)
+    expect_associations(aws, *(principal(p, "ASSOCIATING") for p in many[:20]))
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+
+    result = is_complete(cfn_event("Create", physical_id=SHARE_ARN, Principals=many), CONTEXT, deps)
+
+    # Waiting for consumers to accept could outlast the Provider's 30 minutes: do not block.
+    assert result == complete_result()
+    [held] = [r for r in caplog.records if r.action == "wait" and r.principals == many[20:]]
+    assert "quota" in held.reason
+
+
+def reconcile_event(**props) -> dict:
+    """What the construct's schedule sends (see the rule's Input in the template)."""
+    return {
+        "RequestType": "Reconcile",
+        "StackId": STACK_ID,
+        "LogicalResourceId": "ProducerShareResource1A2B3C4D",
+        "PhysicalResourceId": SHARE_ARN,
+        "ResourceProperties": properties(**props),
+    }
+
+
+@dataclass
+class ScheduledContext(FakeLambdaContext):
+    aws_request_id: str = "c0ffee00-0000-4000-8000-000000000001"
+
+
+def test_schedule_resends_an_expired_invitation_without_a_deployment(aws, deps):
+    expect_get_share(aws)
+    expect_associations(
+        aws,
+        principal(CONSUMER_A, "ASSOCIATED"),
+        principal(CONSUMER_B, "ASSOCIATING", age=timedelta(hours=13)),
+    )
+    aws.ram_stub.add_response(
+        "disassociate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
+    )
+
+    result = reconcile(reconcile_event(), ScheduledContext(), deps)
+
+    assert result == {
+        "share_arn": SHARE_ARN,
+        "in_sync": False,
+        "associated": [],
+        "reinvited": [CONSUMER_B],
+        "disassociated": [],
+        "held_back": [],
+    }
+    aws.ram_stub.assert_no_pending_responses()
+
+
+def test_schedule_in_sync_makes_only_the_two_reads(aws, deps):
+    expect_get_share(aws)
+    expect_associations(
+        aws, principal(CONSUMER_A, "ASSOCIATED"), principal(CONSUMER_B, "ASSOCIATING")
+    )
+
+    result = reconcile(reconcile_event(), ScheduledContext(), deps)
+
+    assert result["in_sync"] is True
+    aws.ram_stub.assert_no_pending_responses()
+
+
+def test_schedule_before_the_share_exists_does_nothing(aws, deps):
+    event = {**reconcile_event(), "PhysicalResourceId": "not-a-share-yet"}
+
+    assert reconcile(event, ScheduledContext(), deps) == {
+        "share_arn": "not-a-share-yet",
+        "in_sync": False,
+    }
+
+
+def test_schedule_failure_reaches_the_logs_and_the_errors_alarm(aws, deps, caplog):
+    aws.ram_stub.add_client_error(
+        "get_resource_shares", "AccessDeniedException", "not authorized", 403
+    )
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        reconcile(reconcile_event(), ScheduledContext(), deps)
+    [error] = [r for r in caplog.records if getattr(r, "action", None) == "error"]
+    assert error.entry == "reconcile"
