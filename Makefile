@@ -1,6 +1,7 @@
 # Two commands for a newcomer (see README):
 #   make demo   installs everything, then runs the main job on the shipped example config
 #   make test   installs everything, then runs the whole test suite
+# `make bench` measures the simulated rollout and writes bench/results.md.
 # Everything the project needs is installed here, from pinned files: nothing by hand.
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo synth test clean
+.PHONY: install demo synth test bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ synth: install
 
 demo: synth
 	$(VENV)/bin/python -m cli.rollout_plan --config $(CONFIG)
+	$(VENV)/bin/python -m cli.simulate --config $(CONFIG)
+
+bench: synth
+	$(VENV)/bin/python -m bench.rollout_bench
 
 test: install
 	$(VENV)/bin/python -m pytest

@@ -1,0 +1,59 @@
+"""A simulated estate: accounts in one world, IAM evaluated from the templates, a rollout
+driver and an operator who checks every pair. The CLI, the scenario tests and the benchmark
+all start from here, so they exercise the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cli.cloud_assembly import SynthesizedStack
+from cli.lineage_status import PairStatus, directed_pairs, pair_status
+from simulation.authorization import AllowAll
+from simulation.iam import PolicyEvaluator, RecordingAuthorizer
+from simulation.rollout import Rollout
+from simulation.world import World
+
+# The person who runs `cdk deploy` and the status checks: not a stack role, so IAM evaluation
+# falls back to allowing it (admins are out of scope; the stacks' roles are what we prove).
+OPERATOR_ROLE = "LineageSharingOperator"
+
+
+@dataclass
+class SimulatedEstate:
+    world: World
+    evaluator: PolicyEvaluator
+    recorder: RecordingAuthorizer
+    rollout: Rollout
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls, accounts: Iterable[str], names: Mapping[str, str] | None = None
+    ) -> SimulatedEstate:
+        world = World()
+        for account in accounts:
+            world.add_account(account)
+        evaluator = PolicyEvaluator(fallback=AllowAll())
+        recorder = RecordingAuthorizer(evaluator)
+        world.authorizer = recorder
+        return cls(world, evaluator, recorder, Rollout(world, iam=evaluator), dict(names or {}))
+
+    def operator_client(self, service: str, account: str, region: str) -> Any:
+        role = f"arn:{self.world.partition}:iam::{account}:role/{OPERATOR_ROLE}"
+        return self.world.client(service, account=account, region=region, principal_arn=role)
+
+    def denied_calls(self) -> list[str]:
+        return [
+            f"{request.principal_arn} {request.action} on {request.resource}: {result.reason}"
+            for request, result in self.recorder.records
+            if not result.allowed
+        ]
+
+    def pair_statuses(self, stacks: Sequence[SynthesizedStack]) -> list[PairStatus]:
+        return [
+            pair_status(producer, consumer, self.operator_client, self.names)
+            for producer, consumer in directed_pairs(stacks)
+        ]

@@ -1,0 +1,519 @@
+"""Drive the real handlers the way CloudFormation, the CDK Provider framework and EventBridge do.
+
+Everything a handler receives is built from the synthesized templates: the custom resource's
+properties, the acceptor's allow-list, the event patterns and the schedule. The handlers talk
+to the simulated world through real boto3 clients that act as the stack's own roles, so the
+IAM evaluator judges every call against the policy the template would deploy.
+
+Semantics follow the services:
+- CloudFormation sends Create, Update (with OldResourceProperties) or Delete; a failed Create
+  is rolled back with a Delete, a failed Update with an Update back to the old properties, and
+  an Update that returns a new physical id gets a Delete of the old one afterwards.
+- The Provider framework calls on_event once, then is_complete every poll interval until it
+  reports IsComplete, raises, or the waiter's attempts run out (a timeout is a failure).
+- EventBridge delivers a RAM event to an acceptor when the rule's pattern matches; delivery
+  is best effort (a scenario may drop events); the schedule fires at the rule's rate.
+- The acceptor's reserved concurrency is 1: invocations run one at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cli.cloud_assembly import (
+    ACCEPTOR_HANDLER,
+    SHARE_IS_COMPLETE_HANDLER,
+    SHARE_ON_EVENT_HANDLER,
+    SHARE_RECONCILE_HANDLER,
+    SynthesizedStack,
+)
+from invitation_acceptor import handler as acceptor_handler
+from invitation_acceptor.decisions import (
+    ALLOWED_PRODUCER_ACCOUNTS_VARIABLE,
+    parse_allowed_producer_accounts,
+)
+from share_manager import handler as share_handler
+from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn
+from simulation.world import World
+
+CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
+ACCEPTOR_SWEEP, SHARE_RECONCILE = "acceptor", "reconcile"
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of the Lambda context object the handlers read."""
+
+    invoked_function_arn: str
+    function_name: str
+    aws_request_id: str
+
+
+@dataclass(frozen=True)
+class ResourceOutcome:
+    """What CloudFormation would report for the custom resource after one operation."""
+
+    stack: str
+    request_type: str
+    succeeded: bool
+    physical_resource_id: str | None
+    reason: str = ""
+    polls: int = 0
+    data: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AcceptorRun:
+    stack: str
+    trigger: str
+    at: datetime
+    summary: Mapping[str, Any] | None  # None when the run raised
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ReconcileRun:
+    stack: str
+    at: datetime
+    result: Mapping[str, Any] | None  # None when the run raised
+    error: str = ""
+
+
+@dataclass
+class DeployedStack:
+    """A stack as it stands in its account after the last successful operation."""
+
+    stack: SynthesizedStack
+    share_physical_id: str | None = None
+    share_properties: dict[str, Any] | None = None
+    share_data: dict[str, str] = field(default_factory=dict)
+    # When each scheduled rule of the stack fires next: "acceptor" sweep, share "reconcile".
+    next_runs: dict[str, datetime] = field(default_factory=dict)
+
+    def schedules(self) -> dict[str, timedelta]:
+        schedules = {}
+        if self.stack.acceptor_sweep_interval is not None:
+            schedules[ACCEPTOR_SWEEP] = self.stack.acceptor_sweep_interval
+        if self.stack.reconcile_schedule is not None and self.share_physical_id:
+            schedules[SHARE_RECONCILE] = self.stack.reconcile_schedule[0]
+        return schedules
+
+
+class Rollout:
+    """Deploys, updates and deletes synthesized stacks in a simulated world."""
+
+    def __init__(self, world: World, iam: PolicyEvaluator | None = None) -> None:
+        self.world = world
+        self.iam = iam
+        self.deployed: dict[str, DeployedStack] = {}
+        self.outcomes: list[ResourceOutcome] = []
+        self.acceptor_runs: list[AcceptorRun] = []
+        self.reconcile_runs: list[ReconcileRun] = []
+        # Scenarios may lose events on the way, as EventBridge may.
+        self.drop_events: Callable[[dict[str, Any]], bool] = lambda event: False
+        self.dropped_events: list[dict[str, Any]] = []
+        self._request_ids = (str(uuid.UUID(int=n)) for n in itertools.count(1))
+
+    # ------------------------------------------------------------------ stacks
+
+    def deploy(self, stack: SynthesizedStack) -> ResourceOutcome | None:
+        """`cdk deploy` of one stack: create it, or update it to this template."""
+        if self.iam is not None:
+            # The roles' policies become what this template says (an update replaces them).
+            self.iam.remove_roles_of(stack)
+            for role_arn, statements in role_policies(stack, self.world.partition).items():
+                self.iam.add_role(role_arn, statements)
+        current = self.deployed.get(stack.name)
+        if current is None:
+            # RAM events from before the stack's rule existed were never delivered to it.
+            self.world.take_events(stack.account, stack.region)
+        outcome = None
+        if stack.share is None and current is not None and current.share_physical_id:
+            # The account stopped sharing: CloudFormation deletes the resource.
+            outcome = self._delete_share(current)
+            current.share_physical_id = current.share_properties = None
+        elif stack.share is not None:
+            outcome = (
+                self._update_share(current, stack)
+                if current is not None and current.share_physical_id
+                else self._create_share(stack)
+            )
+        if outcome is not None and not outcome.succeeded and current is None:
+            return outcome  # CREATE_FAILED and rolled back: nothing of the stack stays
+        deployed = current or DeployedStack(stack)
+        deployed.stack = stack
+        if outcome is not None and outcome.succeeded and stack.share is not None:
+            deployed.share_physical_id = outcome.physical_resource_id
+            deployed.share_properties = stack.share[1]
+            deployed.share_data = dict(outcome.data)
+        # A new rule's schedule starts counting when the rule is created.
+        schedules = deployed.schedules()
+        deployed.next_runs = {
+            name: deployed.next_runs.get(name, self.world.clock.now() + interval)
+            for name, interval in schedules.items()
+        }
+        self.deployed[stack.name] = deployed
+        self.deliver_events()
+        return outcome
+
+    def destroy(self, stack_name: str) -> ResourceOutcome | None:
+        """`cdk destroy` of one stack."""
+        deployed = self.deployed.pop(stack_name)
+        outcome = None
+        if deployed.share_physical_id:
+            outcome = self._delete_share(deployed)
+        if self.iam is not None:
+            self.iam.remove_roles_of(deployed.stack)
+        return outcome
+
+    # ------------------------------------------------------------------ custom resource
+
+    def _create_share(self, stack: SynthesizedStack) -> ResourceOutcome:
+        logical_id, properties = stack.share  # type: ignore[misc]
+        event = self._resource_event(stack, CREATE, logical_id, properties)
+        outcome = self._run_provider(stack, event)
+        if not outcome.succeeded:
+            # Rollback: CloudFormation deletes what the failed Create may have left.
+            self._run_provider(
+                stack,
+                {**event, "RequestType": DELETE, "RequestId": next(self._request_ids)}
+                | {"PhysicalResourceId": outcome.physical_resource_id or event["RequestId"]},
+            )
+        return outcome
+
+    def _update_share(self, current: DeployedStack, stack: SynthesizedStack) -> ResourceOutcome:
+        logical_id, properties = stack.share  # type: ignore[misc]
+        old_properties = current.share_properties or {}
+        if properties == old_properties:
+            # CloudFormation sends no Update for a resource whose properties did not change.
+            return ResourceOutcome(stack.name, UPDATE, True, current.share_physical_id, "no change")
+        event = self._resource_event(
+            stack,
+            UPDATE,
+            logical_id,
+            properties,
+            physical_resource_id=current.share_physical_id,
+            old_properties=old_properties,
+        )
+        outcome = self._run_provider(stack, event)
+        if not outcome.succeeded:
+            rollback = self._resource_event(
+                stack,
+                UPDATE,
+                logical_id,
+                old_properties,
+                physical_resource_id=current.share_physical_id,
+                old_properties=properties,
+            )
+            self._run_provider(stack, rollback)
+            return outcome
+        if outcome.physical_resource_id != current.share_physical_id:
+            # Replacement: the cleanup phase deletes the old physical resource.
+            self._run_provider(
+                stack,
+                self._resource_event(
+                    stack,
+                    DELETE,
+                    logical_id,
+                    old_properties,
+                    physical_resource_id=current.share_physical_id,
+                ),
+            )
+        return outcome
+
+    def _delete_share(self, deployed: DeployedStack) -> ResourceOutcome:
+        stack = deployed.stack
+        logical_id = stack.share[0] if stack.share else "LineageGroupShare"
+        event = self._resource_event(
+            stack,
+            DELETE,
+            logical_id,
+            deployed.share_properties or {},
+            physical_resource_id=deployed.share_physical_id,
+        )
+        return self._run_provider(stack, event)
+
+    def _resource_event(
+        self,
+        stack: SynthesizedStack,
+        request_type: str,
+        logical_id: str,
+        properties: Mapping[str, Any],
+        *,
+        physical_resource_id: str | None = None,
+        old_properties: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        partition = self.world.partition
+        service_token = (
+            f"arn:{partition}:lambda:{stack.region}:{stack.account}:function:"
+            f"{stack.name}-ProviderframeworkonEvent"
+        )
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": service_token,
+            "ResponseURL": "https://cloudformation-custom-resource-response.invalid/",
+            "StackId": self._stack_id(stack),
+            "RequestId": next(self._request_ids),
+            "LogicalResourceId": logical_id,
+            "ResourceType": "Custom::LineageGroupShare",
+            # CloudFormation passes every property, ServiceToken included.
+            "ResourceProperties": {"ServiceToken": service_token, **properties},
+        }
+        if physical_resource_id is not None:
+            event["PhysicalResourceId"] = physical_resource_id
+        if old_properties is not None:
+            event["OldResourceProperties"] = {"ServiceToken": service_token, **old_properties}
+        return event
+
+    def _run_provider(self, stack: SynthesizedStack, event: dict[str, Any]) -> ResourceOutcome:
+        """on_event once, then is_complete until done: the Provider framework's waiter."""
+        request_type = event["RequestType"]
+        deps = self._share_dependencies(stack)
+        interval, max_polls = stack.provider_polling
+        try:
+            result = share_handler.on_event(
+                event, self._context(stack, SHARE_ON_EVENT_HANDLER), deps
+            )
+        except Exception as error:  # the framework reports any exception as FAILED
+            return self._record(
+                stack, request_type, False, event.get("PhysicalResourceId"), _reason(error)
+            )
+        physical_id = result.get("PhysicalResourceId") or event.get("PhysicalResourceId")
+        physical_id = physical_id or event["RequestId"]
+        poll_event = {**event, **result, "PhysicalResourceId": physical_id}
+        for poll in range(1, max_polls + 1):
+            self.advance(timedelta(seconds=interval))
+            try:
+                answer = share_handler.is_complete(
+                    poll_event, self._context(stack, SHARE_IS_COMPLETE_HANDLER), deps
+                )
+            except Exception as error:
+                return self._record(stack, request_type, False, physical_id, _reason(error), poll)
+            if answer.get("IsComplete"):
+                physical_id = answer.get("PhysicalResourceId") or physical_id
+                return self._record(
+                    stack, request_type, True, physical_id, "", poll, answer.get("Data") or {}
+                )
+        return self._record(
+            stack,
+            request_type,
+            False,
+            physical_id,
+            f"Operation timed out after {interval * max_polls} s",
+            max_polls,
+        )
+
+    def _record(
+        self,
+        stack: SynthesizedStack,
+        request_type: str,
+        succeeded: bool,
+        physical_id: str | None,
+        reason: str,
+        polls: int = 0,
+        data: Mapping[str, str] | None = None,
+    ) -> ResourceOutcome:
+        outcome = ResourceOutcome(
+            stack.name, request_type, succeeded, physical_id, reason, polls, dict(data or {})
+        )
+        self.outcomes.append(outcome)
+        return outcome
+
+    # ------------------------------------------------------------------ acceptors and time
+
+    def advance(self, delta: timedelta) -> None:
+        """Let time pass: RAM events reach acceptors, and schedules fire when they are due."""
+        end = self.world.clock.now() + delta
+        self.deliver_events()
+        while (due := self._next_due(end)) is not None:
+            at, deployed, schedule = due
+            if at > self.world.clock.now():
+                self.world.clock.advance(at - self.world.clock.now())
+            deployed.next_runs[schedule] = at + deployed.schedules()[schedule]
+            if schedule == ACCEPTOR_SWEEP:
+                self.run_acceptor(deployed.stack.name, self._scheduled_event(deployed.stack))
+            else:
+                self.run_reconcile(deployed.stack.name)
+            self.deliver_events()
+        if end > self.world.clock.now():
+            self.world.clock.advance(end - self.world.clock.now())
+        self.deliver_events()
+
+    def _next_due(self, end: datetime) -> tuple[datetime, DeployedStack, str] | None:
+        due = [
+            (at, deployed.stack.name, schedule)
+            for deployed in self.deployed.values()
+            for schedule, at in deployed.next_runs.items()
+            if at <= end
+        ]
+        if not due:
+            return None
+        at, name, schedule = min(due)
+        return at, self.deployed[name], schedule
+
+    def deliver_events(self) -> None:
+        """Hand every RAM event emitted so far to the acceptors whose rule matches it."""
+        for deployed in list(self.deployed.values()):
+            stack = deployed.stack
+            events = self.world.take_events(stack.account, stack.region)
+            if not stack.acceptor_event_patterns:
+                continue
+            for event in events:
+                if not any(_matches(pattern, event) for pattern in stack.acceptor_event_patterns):
+                    continue
+                if self.drop_events(event):
+                    self.dropped_events.append(event)
+                    continue
+                self.run_acceptor(stack.name, event)
+
+    def sweep_now(self, stack_name: str) -> AcceptorRun:
+        """Invoke one acceptor as its schedule would (used where a test needs it right now)."""
+        return self.run_acceptor(stack_name, self._scheduled_event(self.deployed[stack_name].stack))
+
+    def run_reconcile(self, stack_name: str) -> ReconcileRun:
+        """The share's schedule: the rule's input from the template, refs resolved."""
+        deployed = self.deployed[stack_name]
+        stack = deployed.stack
+        assert stack.reconcile_schedule is not None and stack.share is not None
+        values = {
+            "AWS::StackId": self._stack_id(stack),
+            stack.share[0]: deployed.share_physical_id,
+        }
+        event = json.loads(_join(stack.reconcile_schedule[1], values))
+        context = self._context(stack, SHARE_RECONCILE_HANDLER)
+        try:
+            result = share_handler.reconcile(event, context, self._share_dependencies(stack))
+            run = ReconcileRun(stack.name, self.world.clock.now(), result)
+        except Exception as error:
+            run = ReconcileRun(stack.name, self.world.clock.now(), None, _reason(error))
+        self.reconcile_runs.append(run)
+        return run
+
+    def run_acceptor(self, stack_name: str, event: Mapping[str, Any]) -> AcceptorRun:
+        stack = self.deployed[stack_name].stack
+        deps = self.acceptor_dependencies(stack)
+        trigger = acceptor_handler.trigger_of(event).value
+        try:
+            summary = acceptor_handler.handle(event, self._context(stack, ACCEPTOR_HANDLER), deps)
+            run = AcceptorRun(stack.name, trigger, self.world.clock.now(), summary)
+        except Exception as error:  # Lambda records the error; the schedule tries again later
+            run = AcceptorRun(stack.name, trigger, self.world.clock.now(), None, _reason(error))
+        self.acceptor_runs.append(run)
+        return run
+
+    def acceptor_dependencies(
+        self, stack: SynthesizedStack, allowed_producers: Iterable[str] | None = None
+    ) -> acceptor_handler.Dependencies:
+        """The acceptor's clients, acting as its role; scenarios may widen the allow-list."""
+        allowed = (
+            frozenset(allowed_producers)
+            if allowed_producers is not None
+            else parse_allowed_producer_accounts(
+                stack.acceptor_environment[ALLOWED_PRODUCER_ACCOUNTS_VARIABLE]
+            )
+        )
+        role = self._role_arn(stack, ACCEPTOR_HANDLER)
+        return acceptor_handler.Dependencies(
+            ram=self.world.client(
+                "ram", account=stack.account, region=stack.region, principal_arn=role
+            ),
+            allowed_producers=allowed,
+        )
+
+    def _share_dependencies(self, stack: SynthesizedStack) -> share_handler.Dependencies:
+        role = self._role_arn(stack, SHARE_ON_EVENT_HANDLER)
+        client = self._client_factory(stack, role)
+        return share_handler.Dependencies(
+            ram=client("ram"), sagemaker=client("sagemaker"), now=self.world.clock.now
+        )
+
+    def _client_factory(self, stack: SynthesizedStack, role: str) -> Callable[[str], Any]:
+        return lambda service: self.world.client(
+            service, account=stack.account, region=stack.region, principal_arn=role
+        )
+
+    def _role_arn(self, stack: SynthesizedStack, handler: str) -> str:
+        logical_id = stack.handler_role_logical_id(handler)
+        if logical_id is None:
+            raise ValueError(f"{stack.name} has no function with handler {handler}")
+        return simulated_role_arn(stack, logical_id, self.world.partition)
+
+    def _stack_id(self, stack: SynthesizedStack) -> str:
+        return (
+            f"arn:{self.world.partition}:cloudformation:{stack.region}:{stack.account}:"
+            f"stack/{stack.name}/{uuid.uuid5(uuid.NAMESPACE_URL, stack.name)}"
+        )
+
+    def _context(self, stack: SynthesizedStack, handler: str) -> LambdaContext:
+        name = f"{stack.name}-{handler.rsplit('.', 1)[-1]}"
+        return LambdaContext(
+            invoked_function_arn=f"arn:{self.world.partition}:lambda:{stack.region}:"
+            f"{stack.account}:function:{name}",
+            function_name=name,
+            aws_request_id=next(self._request_ids),
+        )
+
+    def _scheduled_event(self, stack: SynthesizedStack) -> dict[str, Any]:
+        partition = self.world.partition
+        return {
+            "version": "0",
+            "id": next(self._request_ids),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": stack.account,
+            "time": self.world.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": stack.region,
+            "resources": [
+                f"arn:{partition}:events:{stack.region}:{stack.account}:rule/{stack.name}-Sweep"
+            ],
+            "detail": {},
+        }
+
+
+def deploy_all(rollout: Rollout, stacks: Sequence[SynthesizedStack]) -> list[ResourceOutcome]:
+    """Deploy every stack, consumers first (as the rollout plan advises), then let RAM events
+    reach the acceptors. Returns the failed outcomes."""
+    ordered = sorted(stacks, key=lambda s: (bool(s.shares_with), s.name))
+    failures = []
+    for stack in ordered:
+        outcome = rollout.deploy(stack)
+        if outcome is not None and not outcome.succeeded:
+            failures.append(outcome)
+    rollout.deliver_events()
+    return failures
+
+
+def _matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+    """EventBridge pattern matching for the exact-value form our rules use."""
+    for key, expected in pattern.items():
+        value = event.get(key)
+        if isinstance(expected, Mapping):
+            if not isinstance(value, Mapping) or not _matches(expected, value):
+                return False
+        elif isinstance(expected, list):
+            if not all(isinstance(option, str | int | float | bool) for option in expected):
+                raise NotImplementedError(f"EventBridge pattern operator in {key}: {expected}")
+            values = value if isinstance(value, list) else [value]
+            if not any(v in expected for v in values):
+                return False
+        else:
+            raise ValueError(f"invalid EventBridge pattern at {key}: {expected!r}")
+    return True
+
+
+def _join(value: Any, values: Mapping[str, Any]) -> str:
+    """Render a template's `Fn::Join` of strings and `Ref`s with the deployed values."""
+    if isinstance(value, str):
+        return value
+    separator, parts = value["Fn::Join"]
+    return separator.join(part if isinstance(part, str) else values[part["Ref"]] for part in parts)
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,48 @@
+"""The main job: the shipped example rolled out in the simulation, one row per pair."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+from cli import simulate
+from cli.cloud_assembly import read_cloud_assembly
+
+
+def test_the_example_rolls_out_and_every_pair_reads_lineage(example_app, capsys):
+    code = simulate.main(["--cdk-out", str(example_app.outdir)])
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = [
+        line for line in out.splitlines() if line.startswith(("training", "staging", "production"))
+    ]
+    assert len(rows) == 6
+    assert all("ACCEPTED" in row and "yes: DescribeContext" in row for row in rows)
+    assert "OK: 6/6 pairs can read lineage, 0 failed deployments, 0 denied calls" in out
+
+
+def test_a_pair_that_cannot_read_fails_the_run_and_says_which(example_app, example_config):
+    stacks = read_cloud_assembly(example_app.outdir)
+    training = next(s for s in stacks if s.account == "111111111111")
+    # A consumer whose acceptor does not trust staging: that one pair must show up as failing.
+    template = copy.deepcopy(training.template)
+    for resource in template["Resources"].values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if "ALLOWED_PRODUCER_ACCOUNTS" in variables:
+            variables["ALLOWED_PRODUCER_ACCOUNTS"] = "333333333333"
+    stacks = [
+        dataclasses.replace(training, template=template) if s is training else s for s in stacks
+    ]
+
+    report = simulate.simulate(stacks, example_config)
+
+    assert not report.ok
+    failing = [(p.producer, p.consumer, p.invitation) for p in report.pairs if not p.readable]
+    assert failing == [("staging (222222222222)", "training (111111111111)", "PENDING")]
+    assert "FAILED: 5/6 pairs can read lineage" in simulate.render(report)
+
+
+def test_missing_cloud_assembly_is_a_clear_error(tmp_path, capsys):
+    assert simulate.main(["--cdk-out", str(tmp_path)]) == 1
+    assert "run `make synth` first" in capsys.readouterr().err

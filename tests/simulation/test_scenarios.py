@@ -1,0 +1,327 @@
+"""End-to-end scenarios: the synthesized stacks rolled out into the simulated accounts.
+
+The real handlers run against simulated RAM and SageMaker, acting as the stacks' own roles
+(every call judged by the synthesized IAM policies), with events built from the templates.
+Success is what the seed notebook checked by hand: the consumer reads the producer's lineage.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from datetime import timedelta
+
+import pytest
+
+from cli.lineage_status import PairStatus
+from simulation.rollout import deploy_all
+from tests.simulation.scenario_configs import (
+    OUTSIDER,
+    PRODUCTION,
+    REGION,
+    RESEARCH,
+    STAGING,
+    TRAINING,
+)
+
+HOUR = timedelta(hours=1)
+
+
+def readable_pairs(statuses: list[PairStatus]) -> set[tuple[str, str]]:
+    return {(s.producer.split()[0], s.consumer.split()[0]) for s in statuses if s.readable}
+
+
+def all_pairs(*names: str) -> set[tuple[str, str]]:
+    return {(p, c) for p, c in itertools.permutations(names, 2)}
+
+
+def share_arns(estate, stacks) -> dict[str, str | None]:
+    return {
+        account: estate.rollout.deployed[stack.name].share_physical_id
+        for account, stack in stacks.items()
+        if stack.name in estate.rollout.deployed
+    }
+
+
+def assert_clean(estate):
+    failures = [o for o in estate.rollout.outcomes if not o.succeeded]
+    assert not failures, failures
+    assert not estate.denied_calls()
+
+
+# ---------------------------------------------------------------------------- the seed's story
+
+
+def test_three_account_mesh_every_consumer_reads_every_producer(estate, mesh3):
+    stacks = list(mesh3.values())
+
+    assert deploy_all(estate.rollout, stacks) == []
+    estate.rollout.advance(HOUR)
+
+    statuses = estate.pair_statuses(stacks)
+    assert len(statuses) == 6
+    assert readable_pairs(statuses) == all_pairs("training", "staging", "production")
+    assert {s.invitation for s in statuses} == {"ACCEPTED"}
+    assert_clean(estate)
+
+
+def test_lineage_entities_created_after_sharing_are_readable_too(estate, mesh3):
+    deploy_all(estate.rollout, list(mesh3.values()))
+    estate.rollout.advance(HOUR)
+    producer = estate.operator_client("sagemaker", STAGING, REGION)
+    run = producer.create_context(
+        ContextName="churn-model-evaluation",
+        ContextType="ModelEvaluation",
+        Source={"SourceUri": "s3://staging-ml/evaluations/churn"},
+    )
+
+    consumer = estate.operator_client("sagemaker", TRAINING, REGION)
+    described = consumer.describe_context(ContextName=run["ContextArn"])
+
+    assert described["ContextArn"] == run["ContextArn"]
+    # A bare name resolves in the caller's own account, never in the producer's.
+    with pytest.raises(consumer.exceptions.ResourceNotFound):
+        consumer.describe_context(ContextName="churn-model-evaluation")
+
+
+# ---------------------------------------------------------------------------- timing
+
+
+def test_consumer_deployed_after_the_producer_is_caught_up_by_its_schedule(estate, hub):
+    for account in (STAGING, PRODUCTION):
+        estate.rollout.deploy(hub[account])
+    estate.rollout.advance(2 * HOUR)
+    consumer = hub[TRAINING]
+
+    estate.rollout.deploy(consumer)  # the invitations' events went out before its rule existed
+    assert readable_pairs(estate.pair_statuses(list(hub.values()))) == set()
+
+    estate.rollout.advance(consumer.acceptor_sweep_interval)
+
+    assert readable_pairs(estate.pair_statuses(list(hub.values()))) == {
+        ("staging", "training"),
+        ("production", "training"),
+    }
+    # The schedule found both; RAM's "accepted" events then woke the acceptor with nothing to do.
+    first, *rest = estate.rollout.acceptor_runs
+    assert (first.trigger, first.summary["accepted"]) == ("schedule", 2)
+    assert all(run.trigger == "ram_event" and run.summary["accepted"] == 0 for run in rest)
+    assert_clean(estate)
+
+
+def test_ram_event_gets_the_invitation_accepted_without_waiting_for_the_schedule(estate, hub):
+    estate.rollout.deploy(hub[TRAINING])
+    estate.rollout.deploy(hub[STAGING])
+
+    statuses = estate.pair_statuses([hub[TRAINING], hub[STAGING]])
+
+    assert readable_pairs(statuses) == {("staging", "training")}
+    assert {run.trigger for run in estate.rollout.acceptor_runs} == {"ram_event"}
+
+
+def test_an_event_that_never_arrives_is_made_up_for_by_the_next_sweep(estate, hub):
+    estate.rollout.drop_events = lambda event: True
+    estate.rollout.deploy(hub[TRAINING])
+    estate.rollout.deploy(hub[STAGING])
+    assert estate.rollout.dropped_events
+    assert readable_pairs(estate.pair_statuses([hub[TRAINING], hub[STAGING]])) == set()
+
+    estate.rollout.advance(hub[TRAINING].acceptor_sweep_interval)
+
+    assert readable_pairs(estate.pair_statuses([hub[TRAINING], hub[STAGING]])) == {
+        ("staging", "training")
+    }
+
+
+def test_invitation_that_expired_before_the_consumer_existed_is_sent_again_and_accepted(
+    estate, hub
+):
+    producer, consumer = hub[STAGING], hub[TRAINING]
+    estate.rollout.deploy(producer)
+    share_before = estate.rollout.deployed[producer.name].share_physical_id
+    ram = estate.operator_client("ram", TRAINING, REGION)
+
+    estate.rollout.advance(12 * HOUR - timedelta(minutes=1))
+    [pending] = ram.get_resource_share_invitations()["resourceShareInvitations"]
+    assert pending["status"] == "PENDING"
+
+    # RAM invitations expire after 12 hours: the producer's hourly reconcile disassociates the
+    # principal, and associates it again on its next run (a fresh invitation).
+    estate.rollout.advance(HOUR + timedelta(minutes=2))
+    reinvited = [run for run in estate.rollout.reconcile_runs if run.result["reinvited"]]
+    assert [run.result["reinvited"] for run in reinvited] == [[TRAINING]]
+    invitations = ram.get_resource_share_invitations()["resourceShareInvitations"]
+    assert "PENDING" in {invitation["status"] for invitation in invitations}
+
+    estate.rollout.deploy(consumer)
+    estate.rollout.advance(consumer.acceptor_sweep_interval)
+
+    [status] = estate.pair_statuses([producer, consumer])
+    assert (status.invitation, status.readable) == ("ACCEPTED", True)
+    assert estate.rollout.deployed[producer.name].share_physical_id == share_before  # not replaced
+    assert_clean(estate)
+
+
+# ---------------------------------------------------------------------------- config changes
+
+
+def test_adding_an_account_extends_the_mesh_without_replacing_any_share(estate, mesh3, mesh4):
+    deploy_all(estate.rollout, list(mesh3.values()))
+    estate.rollout.advance(HOUR)
+    before = share_arns(estate, mesh3)
+
+    assert deploy_all(estate.rollout, list(mesh4.values())) == []
+    estate.rollout.advance(HOUR)
+
+    statuses = estate.pair_statuses(list(mesh4.values()))
+    assert readable_pairs(statuses) == all_pairs("training", "staging", "production", "research")
+    assert {a: arn for a, arn in share_arns(estate, mesh4).items() if a != RESEARCH} == before
+    assert_clean(estate)
+
+
+def test_removing_an_account_takes_its_access_away_both_ways(estate, mesh3, mesh2):
+    deploy_all(estate.rollout, list(mesh3.values()))
+    estate.rollout.advance(HOUR)
+    production_context = estate.operator_client("sagemaker", PRODUCTION, REGION).list_contexts()[
+        "ContextSummaries"
+    ][0]["ContextArn"]
+    training_context = estate.operator_client("sagemaker", TRAINING, REGION).list_contexts()[
+        "ContextSummaries"
+    ][0]["ContextArn"]
+    before = share_arns(estate, mesh2)
+
+    deploy_all(estate.rollout, list(mesh2.values()))
+    estate.rollout.destroy(mesh3[PRODUCTION].name)
+
+    assert readable_pairs(estate.pair_statuses(list(mesh2.values()))) == all_pairs(
+        "training", "staging"
+    )
+    assert share_arns(estate, mesh2) == before
+    removed = estate.operator_client("sagemaker", PRODUCTION, REGION)
+    with pytest.raises(removed.exceptions.ClientError, match="AccessDenied"):
+        removed.describe_context(ContextName=training_context)
+    remaining = estate.operator_client("sagemaker", TRAINING, REGION)
+    with pytest.raises(remaining.exceptions.ClientError, match="AccessDenied"):
+        remaining.describe_context(ContextName=production_context)
+    assert_clean(estate)
+
+
+# ---------------------------------------------------------------------------- tear-down
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations([TRAINING, STAGING, PRODUCTION])))
+def test_tear_down_in_any_order_leaves_no_share_and_never_hangs(estate, mesh3, order):
+    deploy_all(estate.rollout, list(mesh3.values()))
+    estate.rollout.advance(HOUR)
+
+    outcomes = [estate.rollout.destroy(mesh3[account].name) for account in order]
+
+    assert all(o.succeeded and o.request_type == "Delete" for o in outcomes), outcomes
+    assert all(o.polls <= 1 for o in outcomes)
+    for account in order:
+        ram = estate.operator_client("ram", account, REGION)
+        assert (
+            ram.get_resource_shares(resourceOwner="SELF", resourceShareStatus="ACTIVE")[
+                "resourceShares"
+            ]
+            == []
+        )
+    assert_clean(estate)
+
+
+# ---------------------------------------------------------------------------- malice and mistakes
+
+
+def share_by_operator(estate, owner: str, name: str, resource_arns: list[str]) -> str:
+    ram = estate.operator_client("ram", owner, REGION)
+    share = ram.create_resource_share(
+        name=name, resourceArns=resource_arns, principals=[TRAINING], allowExternalPrincipals=True
+    )
+    return share["resourceShare"]["resourceShareArn"]
+
+
+def lineage_group_of(estate, account: str) -> str:
+    sagemaker = estate.operator_client("sagemaker", account, REGION)
+    if not any(
+        context["ContextArn"].split(":")[4] == account
+        for context in sagemaker.list_contexts()["ContextSummaries"]
+    ):
+        sagemaker.create_context(
+            ContextName="some-pipeline", ContextType="Pipeline", Source={"SourceUri": "s3://x/y"}
+        )
+    groups = sagemaker.list_lineage_groups()["LineageGroupSummaries"]
+    [own] = [g["LineageGroupArn"] for g in groups if g["LineageGroupArn"].split(":")[4] == account]
+    return own
+
+
+def invitation_status(estate, share_arn: str) -> str:
+    ram = estate.operator_client("ram", TRAINING, REGION)
+    [invitation] = ram.get_resource_share_invitations(resourceShareArns=[share_arn])[
+        "resourceShareInvitations"
+    ]
+    return invitation["status"]
+
+
+@pytest.fixture
+def deployed_mesh(estate, mesh3):
+    deploy_all(estate.rollout, list(mesh3.values()))
+    estate.rollout.advance(HOUR)
+    return estate
+
+
+def skip_reasons(caplog) -> set[str]:
+    return {r.reason for r in caplog.records if getattr(r, "action", None) == "skip"}
+
+
+def test_lineage_shared_by_an_account_nobody_configured_is_never_accepted(deployed_mesh, caplog):
+    caplog.set_level(logging.INFO, logger="invitation_acceptor")
+    estate = deployed_mesh
+    share = share_by_operator(
+        estate, OUTSIDER, "free-lineage", [lineage_group_of(estate, OUTSIDER)]
+    )
+
+    estate.rollout.advance(2 * HOUR)  # its RAM event and two sweeps
+
+    assert invitation_status(estate, share) == "PENDING"
+    skipped = [
+        run for run in estate.rollout.acceptor_runs if run.summary and run.summary["skipped"]
+    ]
+    assert skipped and all(run.stack == "LineageSharing-training-us-east-1" for run in skipped)
+    assert skip_reasons(caplog) == {"foreign_sender"}
+    assert_clean(estate)
+
+
+def test_a_configured_producer_sharing_something_other_than_lineage_is_not_accepted(
+    deployed_mesh, caplog
+):
+    caplog.set_level(logging.INFO, logger="invitation_acceptor")
+    estate = deployed_mesh
+    subnet = f"arn:aws:ec2:{REGION}:{STAGING}:subnet/subnet-0a1b2c3d4e5f67890"
+    estate.world.ram.register_resource(subnet)
+    share = share_by_operator(estate, STAGING, "network", [subnet])
+
+    estate.rollout.advance(2 * HOUR)
+
+    assert invitation_status(estate, share) == "PENDING"
+    assert skip_reasons(caplog) == {"not_lineage_group"}
+    assert_clean(estate)
+
+
+def test_lineage_shared_together_with_another_resource_is_not_accepted(deployed_mesh, caplog):
+    caplog.set_level(logging.INFO, logger="invitation_acceptor")
+    estate = deployed_mesh
+    database = f"arn:aws:glue:{REGION}:{STAGING}:database/customer_features"
+    estate.world.ram.register_resource(database)
+    share = share_by_operator(
+        estate, STAGING, "lineage-and-more", [lineage_group_of(estate, STAGING), database]
+    )
+
+    estate.rollout.advance(2 * HOUR)
+
+    assert invitation_status(estate, share) == "PENDING"
+    assert skip_reasons(caplog) == {"mixed_resources"}
+    # The regular share still works: the mixed one changed nothing.
+    assert ("staging", "training") in readable_pairs(
+        estate.pair_statuses([estate.rollout.deployed[n].stack for n in estate.rollout.deployed])
+    )
+    assert_clean(estate)
