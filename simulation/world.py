@@ -93,6 +93,14 @@ class Faults:
             raise ValueError(f"{operation} does not page")
         self._faults.append(_Fault(operation, account, times, None))
 
+    def unused(self) -> list[str]:
+        """Injected faults no call has met yet: a scenario asserting on them proves they ran."""
+        return [
+            f"{fault.operation}: {fault.error_code or 'empty page'} x{fault.remaining}"
+            for fault in self._faults
+            if fault.remaining > 0
+        ]
+
     def take(self, operation: str, account: str, *, empty_page: bool) -> _Fault | None:
         for fault in self._faults:
             if fault.matches(operation, account) and (fault.error_code is None) == empty_page:

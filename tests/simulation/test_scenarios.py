@@ -84,6 +84,34 @@ def test_lineage_entities_created_after_sharing_are_readable_too(estate, mesh3):
         consumer.describe_context(ContextName="churn-model-evaluation")
 
 
+def test_throttling_server_errors_and_empty_pages_do_not_stop_the_rollout(estate, mesh3):
+    faults = estate.world.faults
+    faults.fail("CreateResourceShare", "ServiceUnavailableException", times=1)
+    faults.fail("AcceptResourceShareInvitation", "ThrottlingException", times=3)
+    faults.fail("ListPendingInvitationResources", "ServerInternalException", times=1)
+    faults.fail("GetResourceShareAssociations", "ThrottlingException", times=2)
+    faults.empty_page("GetResourceShareInvitations", times=4)
+    faults.empty_page("ListLineageGroups", times=2)
+    stacks = list(mesh3.values())
+
+    assert deploy_all(estate.rollout, stacks) == []
+    estate.rollout.advance(HOUR)
+
+    assert readable_pairs(estate.pair_statuses(stacks)) == all_pairs(
+        "training", "staging", "production"
+    )
+    # Every fault was met: botocore retried the errors, the handlers paged past the empty pages.
+    assert faults.unused() == []
+    retried = {r.operation for r in estate.world.call_log if r.error_code}
+    assert retried == {
+        "CreateResourceShare",
+        "AcceptResourceShareInvitation",
+        "ListPendingInvitationResources",
+        "GetResourceShareAssociations",
+    }
+    assert_clean(estate)
+
+
 # ---------------------------------------------------------------------------- timing
 
 
