@@ -7,8 +7,10 @@ really be deployed.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -154,3 +156,39 @@ def read_cloud_assembly(cdk_out: Path) -> list[SynthesizedStack]:
         template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
         stacks.append(SynthesizedStack(name, account, region, template))
     return stacks
+
+
+@dataclass(frozen=True)
+class CommandInputs:
+    stacks: list[SynthesizedStack]
+    names: dict[str, str]  # account id -> friendly name from the config
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def command_inputs(description: str, argv: list[str] | None) -> CommandInputs | None:
+    """Parse `--config` and `--cdk-out` for a CLI command; None (after saying why) on error.
+
+    The stacks come from the synthesized cloud assembly; the config only names the accounts.
+    """
+    from config.model import ConfigError, load_config
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", default=str(REPO_ROOT / "config" / "example.yaml"))
+    parser.add_argument("--cdk-out", default=str(REPO_ROOT / "cdk.out"))
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    cdk_out = Path(args.cdk_out)
+    if not (cdk_out / "manifest.json").exists():
+        print(
+            f"error: {cdk_out} has no cloud assembly; run `make synth` (or `npx cdk synth`) first",
+            file=sys.stderr,
+        )
+        return None
+    names = {account.id: account.name for account in config.accounts}
+    return CommandInputs(read_cloud_assembly(cdk_out), names)

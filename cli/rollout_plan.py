@@ -7,15 +7,10 @@ was actually synthesized: which stacks share, with whom, and whom each acceptor 
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
+from cli.cloud_assembly import SynthesizedStack, command_inputs
 from cli.text_table import render_table
-from config.model import ConfigError, load_config
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def render(stacks: list[SynthesizedStack], names: dict[str, str]) -> str:
@@ -48,21 +43,10 @@ def render(stacks: list[SynthesizedStack], names: dict[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(REPO_ROOT / "config" / "example.yaml"))
-    parser.add_argument("--cdk-out", default=str(REPO_ROOT / "cdk.out"))
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+    inputs = command_inputs(__doc__.splitlines()[0], argv)
+    if inputs is None:
         return 1
-    cdk_out = Path(args.cdk_out)
-    if not (cdk_out / "manifest.json").exists():
-        print(f"error: {cdk_out} has no cloud assembly; run `npx cdk synth` first", file=sys.stderr)
-        return 1
-    names = {account.id: account.name for account in config.accounts}
-    print(render(read_cloud_assembly(cdk_out), names))
+    print(render(inputs.stacks, inputs.names))
     return 0
 
 

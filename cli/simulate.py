@@ -1,7 +1,7 @@
 """Roll the synthesized stacks out into an offline multi-account simulation and prove, per
 producer→consumer pair, that the consumer can read the producer's lineage.
 
-Usage: python -m cli.simulate [--config PATH] [--cdk-out DIR]
+Usage: python -m cli.simulate [--config PATH] [--cdk-out DIR]   (the config only names accounts)
 
 Every stack in cdk.out is deployed into its account (consumers first): the real share-manager
 and invitation-acceptor handlers run against simulated RAM and SageMaker, and every call they
@@ -12,19 +12,15 @@ accounts. Exits 1 if a deployment failed, a call was denied, or a pair cannot re
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
+from cli.cloud_assembly import SynthesizedStack, command_inputs
 from cli.lineage_status import PairStatus, render_pairs
-from config.model import ConfigError, SharingConfig, load_config
 from simulation.estate import SimulatedEstate
 from simulation.rollout import ResourceOutcome, deploy_all
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # How long the simulation lets run after the last deployment: long enough for a sweep.
 SETTLE_TIME = timedelta(hours=1)
 
@@ -37,29 +33,31 @@ class SimulationReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.denied and all(p.readable for p in self.pairs)
+        return (
+            bool(self.pairs)
+            and not self.failures
+            and not self.denied
+            and all(p.readable for p in self.pairs)
+        )
 
 
-def seed_existing_lineage(estate: SimulatedEstate, config: SharingConfig) -> None:
-    """Accounts that do not bootstrap must already track lineage: give each one a context."""
-    if config.bootstrap_lineage_group:
-        return
-    for account in config.accounts:
-        for region in account.regions:
-            sagemaker = estate.operator_client("sagemaker", account.id, region)
-            sagemaker.create_context(
-                ContextName=f"{account.name}-training-pipeline",
-                ContextType="Pipeline",
-                Source={"SourceUri": f"s3://{account.name}-ml/pipelines/training"},
-            )
+def seed_existing_lineage(estate: SimulatedEstate, stacks: list[SynthesizedStack]) -> None:
+    """Producers that do not bootstrap must already track lineage: give each one a context."""
+    for stack in stacks:
+        if stack.share is None or stack.share[1].get("BootstrapLineageGroup") == "true":
+            continue
+        label = estate.names.get(stack.account, stack.account)
+        estate.operator_client("sagemaker", stack.account, stack.region).create_context(
+            ContextName=f"{label}-training-pipeline",
+            ContextType="Pipeline",
+            Source={"SourceUri": f"s3://{label}-ml/pipelines/training"},
+        )
 
 
-def simulate(stacks: list[SynthesizedStack], config: SharingConfig) -> SimulationReport:
-    estate = SimulatedEstate.start(
-        (account.id for account in config.accounts),
-        names={account.id: account.name for account in config.accounts},
-    )
-    seed_existing_lineage(estate, config)
+def simulate(stacks: list[SynthesizedStack], names: dict[str, str]) -> SimulationReport:
+    """Everything comes from the templates: the accounts, what each one deploys and trusts."""
+    estate = SimulatedEstate.start(sorted({stack.account for stack in stacks}), names)
+    seed_existing_lineage(estate, stacks)
     failures = deploy_all(estate.rollout, stacks)
     estate.rollout.advance(SETTLE_TIME)
     return SimulationReport(failures, estate.denied_calls(), estate.pair_statuses(stacks))
@@ -83,20 +81,10 @@ def render(report: SimulationReport) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(REPO_ROOT / "config" / "example.yaml"))
-    parser.add_argument("--cdk-out", default=str(REPO_ROOT / "cdk.out"))
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+    inputs = command_inputs(__doc__.splitlines()[0], argv)
+    if inputs is None:
         return 1
-    cdk_out = Path(args.cdk_out)
-    if not (cdk_out / "manifest.json").exists():
-        print(f"error: no cloud assembly in {cdk_out}: run `make synth` first", file=sys.stderr)
-        return 1
-    report = simulate(read_cloud_assembly(cdk_out), config)
+    report = simulate(inputs.stacks, inputs.names)
     print(render(report))
     return 0 if report.ok else 1
 

@@ -123,13 +123,13 @@ class Rollout:
     # ------------------------------------------------------------------ stacks
 
     def deploy(self, stack: SynthesizedStack) -> ResourceOutcome | None:
-        """`cdk deploy` of one stack: create it, or update it to this template."""
-        if self.iam is not None:
-            # The roles' policies become what this template says (an update replaces them).
-            self.iam.remove_roles_of(stack)
-            for role_arn, statements in role_policies(stack, self.world.partition).items():
-                self.iam.add_role(role_arn, statements)
+        """`cdk deploy` of one stack: create it, or update it to this template.
+
+        A failed update rolls the whole stack back: its roles, rules and functions stay as the
+        previous template had them.
+        """
         current = self.deployed.get(stack.name)
+        self._install_roles(stack)
         if current is None:
             # RAM events from before the stack's rule existed were never delivered to it.
             self.world.take_events(stack.account, stack.region)
@@ -137,15 +137,20 @@ class Rollout:
         if stack.share is None and current is not None and current.share_physical_id:
             # The account stopped sharing: CloudFormation deletes the resource.
             outcome = self._delete_share(current)
-            current.share_physical_id = current.share_properties = None
+            if outcome.succeeded:
+                current.share_physical_id = current.share_properties = None
         elif stack.share is not None:
             outcome = (
                 self._update_share(current, stack)
                 if current is not None and current.share_physical_id
                 else self._create_share(stack)
             )
-        if outcome is not None and not outcome.succeeded and current is None:
-            return outcome  # CREATE_FAILED and rolled back: nothing of the stack stays
+        if outcome is not None and not outcome.succeeded:
+            if current is None:
+                self._remove_roles(stack)  # CREATE_FAILED, rolled back: nothing of it stays
+            else:
+                self._install_roles(current.stack)  # UPDATE_ROLLBACK_COMPLETE
+            return outcome
         deployed = current or DeployedStack(stack)
         deployed.stack = stack
         if outcome is not None and outcome.succeeded and stack.share is not None:
@@ -168,9 +173,20 @@ class Rollout:
         outcome = None
         if deployed.share_physical_id:
             outcome = self._delete_share(deployed)
-        if self.iam is not None:
-            self.iam.remove_roles_of(deployed.stack)
+        self._remove_roles(deployed.stack)
         return outcome
+
+    def _install_roles(self, stack: SynthesizedStack) -> None:
+        """The stack's role policies become what this template says."""
+        if self.iam is None:
+            return
+        self.iam.remove_roles_of(stack)
+        for role_arn, statements in role_policies(stack, self.world.partition).items():
+            self.iam.add_role(role_arn, statements)
+
+    def _remove_roles(self, stack: SynthesizedStack) -> None:
+        if self.iam is not None:
+            self.iam.remove_roles_of(stack)
 
     # ------------------------------------------------------------------ custom resource
 
@@ -272,9 +288,13 @@ class Rollout:
         return event
 
     def _run_provider(self, stack: SynthesizedStack, event: dict[str, Any]) -> ResourceOutcome:
-        """on_event once, then is_complete until done: the Provider framework's waiter."""
+        """on_event once, then is_complete until done: the Provider framework's waiter.
+
+        The waiter state machine calls is_complete at once, then retries it every interval up
+        to MaxAttempts times; an exception from either handler fails the resource.
+        """
         request_type = event["RequestType"]
-        deps = self._share_dependencies(stack)
+        deps = self._share_dependencies(stack, SHARE_ON_EVENT_HANDLER)
         interval, max_polls = stack.provider_polling
         try:
             result = share_handler.on_event(
@@ -287,8 +307,11 @@ class Rollout:
         physical_id = result.get("PhysicalResourceId") or event.get("PhysicalResourceId")
         physical_id = physical_id or event["RequestId"]
         poll_event = {**event, **result, "PhysicalResourceId": physical_id}
-        for poll in range(1, max_polls + 1):
-            self.advance(timedelta(seconds=interval))
+        for poll in range(max_polls + 1):
+            if poll:
+                self.advance(timedelta(seconds=interval))
+            else:
+                self.deliver_events()
             try:
                 answer = share_handler.is_complete(
                     poll_event, self._context(stack, SHARE_IS_COMPLETE_HANDLER), deps
@@ -306,7 +329,7 @@ class Rollout:
             False,
             physical_id,
             f"Operation timed out after {interval * max_polls} s",
-            max_polls,
+            max_polls + 1,
         )
 
     def _record(
@@ -388,7 +411,8 @@ class Rollout:
         event = json.loads(_join(stack.reconcile_schedule[1], values))
         context = self._context(stack, SHARE_RECONCILE_HANDLER)
         try:
-            result = share_handler.reconcile(event, context, self._share_dependencies(stack))
+            deps = self._share_dependencies(stack, SHARE_RECONCILE_HANDLER)
+            result = share_handler.reconcile(event, context, deps)
             run = ReconcileRun(stack.name, self.world.clock.now(), result)
         except Exception as error:
             run = ReconcileRun(stack.name, self.world.clock.now(), None, _reason(error))
@@ -426,8 +450,10 @@ class Rollout:
             allowed_producers=allowed,
         )
 
-    def _share_dependencies(self, stack: SynthesizedStack) -> share_handler.Dependencies:
-        role = self._role_arn(stack, SHARE_ON_EVENT_HANDLER)
+    def _share_dependencies(
+        self, stack: SynthesizedStack, handler: str
+    ) -> share_handler.Dependencies:
+        role = self._role_arn(stack, handler)
         client = self._client_factory(stack, role)
         return share_handler.Dependencies(
             ram=client("ram"), sagemaker=client("sagemaker"), now=self.world.clock.now

@@ -22,7 +22,7 @@ def test_the_example_rolls_out_and_every_pair_reads_lineage(example_app, capsys)
     assert "OK: 6/6 pairs can read lineage, 0 failed deployments, 0 denied calls" in out
 
 
-def test_a_pair_that_cannot_read_fails_the_run_and_says_which(example_app, example_config):
+def test_a_pair_that_cannot_read_fails_the_run_and_says_which(example_app):
     stacks = read_cloud_assembly(example_app.outdir)
     training = next(s for s in stacks if s.account == "111111111111")
     # A consumer whose acceptor does not trust staging: that one pair must show up as failing.
@@ -35,14 +35,25 @@ def test_a_pair_that_cannot_read_fails_the_run_and_says_which(example_app, examp
         dataclasses.replace(training, template=template) if s is training else s for s in stacks
     ]
 
-    report = simulate.simulate(stacks, example_config)
+    report = simulate.simulate(stacks, {"111111111111": "training", "222222222222": "staging"})
 
     assert not report.ok
     failing = [(p.producer, p.consumer, p.invitation) for p in report.pairs if not p.readable]
     assert failing == [("staging (222222222222)", "training (111111111111)", "PENDING")]
+    assert report.pairs[0].producer == "333333333333"  # no name given: the id alone
     assert "FAILED: 5/6 pairs can read lineage" in simulate.render(report)
 
 
 def test_missing_cloud_assembly_is_a_clear_error(tmp_path, capsys):
     assert simulate.main(["--cdk-out", str(tmp_path)]) == 1
-    assert "run `make synth` first" in capsys.readouterr().err
+    assert "run `make synth`" in capsys.readouterr().err
+
+
+def test_producers_that_do_not_bootstrap_start_from_their_existing_lineage(hub_app):
+    # hub_app: bootstrap_lineage_group false, spokes only produce, governance only consumes.
+    report = simulate.simulate(read_cloud_assembly(hub_app.outdir), {})
+    assert report.ok, simulate.render(report)
+    assert {p.detail.split(";")[0] for p in report.pairs} == {
+        "DescribeContext 444444444444-training-pipeline".replace("444444444444", account)
+        for account in ("555555555555", "666666666666")
+    }

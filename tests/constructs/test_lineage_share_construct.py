@@ -11,13 +11,17 @@ def arn(suffix: str) -> dict:
     return {"Fn::Join": ["", ["arn:", PARTITION, suffix]]}
 
 
-def handler_role_statements(template: dict) -> dict[str, dict]:
+def role_statements(template: dict, role: str) -> dict[str, dict]:
     (policy,) = [
         v
         for k, v in template["Resources"].items()
-        if v["Type"] == "AWS::IAM::Policy" and k.startswith("LineageGroupShareHandlerRole")
+        if v["Type"] == "AWS::IAM::Policy" and k.startswith(f"LineageGroupShare{role}")
     ]
     return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def handler_role_statements(template: dict) -> dict[str, dict]:
+    return role_statements(template, "HandlerRole")
 
 
 def test_create_share_needs_star_but_is_fenced_to_the_own_lineage_group(example_app):
@@ -81,7 +85,6 @@ def test_exactly_these_grants_and_no_wildcard_action(example_app):
         "CreateBootstrapMarkerContextOnly",
         "WriteLogsOnEvent",
         "WriteLogsIsComplete",
-        "WriteLogsReconcile",
     }
     for statement in statements.values():
         actions = (
@@ -178,3 +181,41 @@ def test_reconcile_schedule_sends_the_custom_resource_request_for_the_deployed_s
         "PhysicalResourceId": "<share arn>",
         "ResourceProperties": share_properties,
     }
+
+
+def test_the_schedule_role_may_only_read_and_re_invite_through_the_configured_share(example_app):
+    statements = role_statements(
+        example_app.templates["LineageSharing-training-us-east-1"], "ReconcileRole"
+    )
+    own_shares = {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":ram:us-east-1:111111111111:resource-share/*"],
+        ]
+    }
+    assert statements["ReadShareState"]["Action"] == [
+        "ram:GetResourceShareAssociations",
+        "ram:GetResourceShares",
+    ]
+    assert statements["InviteOnlyThroughTheConfiguredShare"] == {
+        "Sid": "InviteOnlyThroughTheConfiguredShare",
+        "Effect": "Allow",
+        "Action": ["ram:AssociateResourceShare", "ram:DisassociateResourceShare"],
+        "Resource": own_shares,
+        "Condition": {"StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"}},
+    }
+    assert set(statements) == {
+        "ReadShareState",
+        "InviteOnlyThroughTheConfiguredShare",
+        "WriteLogsReconcile",
+    }
+
+
+def test_a_failed_scheduled_run_is_not_retried_by_lambda(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    (config,) = [
+        v["Properties"]
+        for v in template["Resources"].values()
+        if v["Type"] == "AWS::Lambda::EventInvokeConfig"
+    ]
+    assert config["MaximumRetryAttempts"] == 0

@@ -21,6 +21,7 @@ from tests.simulation.scenario_configs import (
     TRAINING,
     example_with,
     stacks_of,
+    wide_hub_config,
 )
 
 
@@ -64,3 +65,9 @@ def hub(synthesize_config) -> dict[str, SynthesizedStack]:
 @pytest.fixture
 def estate() -> SimulatedEstate:
     return SimulatedEstate.start([TRAINING, STAGING, PRODUCTION, RESEARCH, OUTSIDER], NAMES)
+
+
+@pytest.fixture(scope="session")
+def wide_hub(synthesize_config) -> dict[str, SynthesizedStack]:
+    """training shares with 25 consumers: more than RAM's 20 pending invitations."""
+    return stacks_of(synthesize_config(wide_hub_config(25)))

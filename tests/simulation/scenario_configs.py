@@ -33,3 +33,16 @@ def example_with(**changes) -> dict:
 def stacks_of(app: Any) -> dict[str, SynthesizedStack]:
     """Synthesized stacks by account id (every variant here uses one region)."""
     return {stack.account: stack for stack in read_cloud_assembly(app.outdir)}
+
+
+def wide_hub_config(consumers: int) -> dict:
+    """One producer (the hub) sharing with more consumers than RAM's 20 pending invitations."""
+    accounts = [{"id": TRAINING, "name": "training", "region": REGION}]
+    accounts += [
+        {"id": f"{700000000000 + n:012d}", "name": f"consumer-{n:02d}", "region": REGION}
+        for n in range(1, consumers + 1)
+    ]
+    return example_with(
+        accounts=accounts,
+        topology={"type": "hub-and-spoke", "hub": "training", "direction": "hub-to-spokes"},
+    )

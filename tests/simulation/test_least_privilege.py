@@ -1,7 +1,8 @@
 """Least privilege, proven on the synthesized templates rather than claimed.
 
 One rollout exercises every path the handlers have in production (create with bootstrap,
-accept, tag, untag, remove an account, tear down) while the IAM evaluator judges each call
+accept, tag, untag, add an account late enough for its invitations to expire and be re-sent by
+the schedule, remove an account, tear down) while the IAM evaluator judges each call
 against the role policies from the templates. Two properties must hold:
 - every call a handler made was allowed (the policies are sufficient);
 - every action a handler role is granted was used by some call (nothing is granted in vain).
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from cli.cloud_assembly import ACCEPTOR_HANDLER, SHARE_ON_EVENT_HANDLER
+from cli.cloud_assembly import ACCEPTOR_HANDLER, SHARE_ON_EVENT_HANDLER, SHARE_RECONCILE_HANDLER
 from invitation_acceptor import handler as acceptor
 from simulation.estate import SimulatedEstate
 from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn
@@ -36,13 +37,17 @@ USED_BY_THE_LAMBDA_SERVICE = frozenset(
 
 @pytest.fixture(scope="module")
 def exercised(mesh3, retagged, mesh4, mesh2) -> SimulatedEstate:
-    estate = SimulatedEstate.start(NAMES, NAMES)
+    estate = SimulatedEstate.start(NAMES.keys(), NAMES)
     rollout = estate.rollout
     deploy_all(rollout, list(mesh3.values()))  # bootstrap, create, accept
     rollout.advance(timedelta(hours=1))
     deploy_all(rollout, list(retagged.values()))  # tag the shares
     deploy_all(rollout, list(mesh3.values()))  # untag them again
-    deploy_all(rollout, list(mesh4.values()))  # research joins: associate
+    # research joins, but deploys its own stack only after the invitations expired: the others'
+    # schedules re-invite it (disassociate, associate), then it accepts.
+    deploy_all(rollout, [stack for account, stack in mesh4.items() if account != RESEARCH])
+    rollout.advance(timedelta(hours=14))
+    rollout.deploy(mesh4[RESEARCH])
     rollout.advance(timedelta(hours=1))
     deploy_all(rollout, list(mesh2.values()))  # production and research leave: disassociate
     for stack in [*mesh2.values(), mesh4[RESEARCH], mesh3[PRODUCTION]]:
@@ -55,7 +60,7 @@ def handler_roles(stacks) -> dict[str, tuple[str, PolicyEvaluator]]:
     roles = {}
     for stack in stacks:
         policies = role_policies(stack)
-        for handler in (SHARE_ON_EVENT_HANDLER, ACCEPTOR_HANDLER):
+        for handler in (SHARE_ON_EVENT_HANDLER, SHARE_RECONCILE_HANDLER, ACCEPTOR_HANDLER):
             logical_id = stack.handler_role_logical_id(handler)
             if logical_id is None:
                 continue

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from cli.lineage_status import PairStatus
+from simulation.estate import SimulatedEstate
 from simulation.rollout import deploy_all
 from tests.simulation.scenario_configs import (
     OUTSIDER,
@@ -145,6 +146,7 @@ def test_ram_event_gets_the_invitation_accepted_without_waiting_for_the_schedule
 
     assert readable_pairs(statuses) == {("staging", "training")}
     assert {run.trigger for run in estate.rollout.acceptor_runs} == {"ram_event"}
+    assert_clean(estate)
 
 
 def test_an_event_that_never_arrives_is_made_up_for_by_the_next_sweep(estate, hub):
@@ -248,12 +250,11 @@ def test_tear_down_in_any_order_leaves_no_share_and_never_hangs(estate, mesh3, o
     assert all(o.polls <= 1 for o in outcomes)
     for account in order:
         ram = estate.operator_client("ram", account, REGION)
-        assert (
-            ram.get_resource_shares(resourceOwner="SELF", resourceShareStatus="ACTIVE")[
-                "resourceShares"
-            ]
-            == []
-        )
+        shares = ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]
+        assert shares and {share["status"] for share in shares} <= {"DELETING", "DELETED"}
+    # No consumer can still read any producer.
+    assert not readable_pairs(estate.pair_statuses(list(mesh3.values())))
+
     assert_clean(estate)
 
 
@@ -353,3 +354,97 @@ def test_lineage_shared_together_with_another_resource_is_not_accepted(deployed_
         estate.pair_statuses([estate.rollout.deployed[n].stack for n in estate.rollout.deployed])
     )
     assert_clean(estate)
+
+
+# ---------------------------------------------------------------------------- between deployments
+
+
+def test_more_consumers_than_the_invitation_quota_all_get_access(wide_hub):
+    producer = wide_hub[TRAINING]
+    consumers = [stack for account, stack in wide_hub.items() if account != TRAINING]
+    estate = SimulatedEstate.start(wide_hub.keys())
+
+    # The producer first: its Create must not wait for 25 consumers that do not exist yet.
+    outcome = estate.rollout.deploy(producer)
+    assert outcome.succeeded and outcome.polls <= 2
+    [create] = [r for r in estate.world.call_log if r.operation == "CreateResourceShare"]
+    assert len(create.params["principals"]) == 20
+    for consumer in consumers:
+        estate.rollout.deploy(consumer)
+    estate.rollout.advance(3 * HOUR)  # sweeps accept; the producer's schedule invites the rest
+
+    statuses = estate.pair_statuses(list(wide_hub.values()))
+    assert len(statuses) == 25 and all(s.readable for s in statuses)
+    errors = {r.error_code for r in estate.world.call_log if r.error_code}
+    assert "ResourceShareLimitExceededException" not in errors
+    assert any(run.result and run.result["associated"] for run in estate.rollout.reconcile_runs)
+    assert_clean(estate)
+
+
+def test_a_scheduled_run_during_an_update_never_undoes_it(deployed_mesh, mesh2):
+    estate = deployed_mesh
+    training = estate.rollout.deployed[mesh2[TRAINING].name]
+    # Due while the custom resource's update is being polled (its first retry comes at 15 s).
+    training.next_runs["reconcile"] = estate.world.clock.now() + timedelta(seconds=5)
+
+    outcome = estate.rollout.deploy(mesh2[TRAINING])  # production no longer a consumer
+
+    assert outcome.succeeded
+    [during] = [run for run in estate.rollout.reconcile_runs if run.stack == training.stack.name][
+        -1:
+    ]
+    assert during.result["skipped"] == "deployment under way"
+    reconcile_role = training.stack.handler_role_logical_id("share_manager.handler.reconcile")
+    assert not [
+        r
+        for r in estate.world.call_log
+        if r.principal_arn.endswith(reconcile_role) and r.operation == "AssociateResourceShare"
+    ]
+    estate.rollout.advance(2 * HOUR)  # later runs carry the new input and agree with the share
+    statuses = estate.pair_statuses(
+        [mesh2[TRAINING], estate.rollout.deployed["LineageSharing-production-us-east-1"].stack]
+    )
+    assert ("training", "production") not in readable_pairs(statuses)
+    assert estate.rollout.reconcile_runs[-1].result["in_sync"]
+
+
+def test_a_failed_update_rolls_back_and_the_schedule_keeps_the_old_configuration(
+    deployed_mesh, mesh3, mesh2
+):
+    estate = deployed_mesh
+    estate.world.faults.fail("DisassociateResourceShare", "OperationNotPermittedException")
+
+    outcome = estate.rollout.deploy(mesh2[TRAINING])
+
+    assert not outcome.succeeded and "OperationNotPermitted" in outcome.reason
+    deployed = estate.rollout.deployed[mesh3[TRAINING].name]
+    assert deployed.stack is mesh3[TRAINING]  # UPDATE_ROLLBACK_COMPLETE: the old template
+    estate.rollout.advance(HOUR)
+    assert estate.rollout.reconcile_runs[-1].result["in_sync"]
+    assert readable_pairs(estate.pair_statuses(list(mesh3.values()))) == all_pairs(
+        "training", "staging", "production"
+    )
+
+
+def test_a_share_deleted_behind_cloudformations_back_raises_the_alarm_and_a_redeploy_heals(
+    deployed_mesh, mesh3, retagged
+):
+    estate = deployed_mesh
+    share = estate.rollout.deployed[mesh3[TRAINING].name].share_physical_id
+    estate.operator_client("ram", TRAINING, REGION).delete_resource_share(resourceShareArn=share)
+
+    estate.rollout.advance(HOUR)
+
+    [failed] = [r for r in estate.rollout.reconcile_runs if r.error]
+    assert "consumers have lost access" in failed.error
+    assert ("training", "staging") not in readable_pairs(
+        estate.pair_statuses([mesh3[TRAINING], mesh3[STAGING]])
+    )
+
+    outcome = estate.rollout.deploy(retagged[TRAINING])  # "any changed property"
+    estate.rollout.advance(HOUR)
+
+    assert outcome.succeeded and outcome.physical_resource_id != share
+    assert ("training", "staging") in readable_pairs(
+        estate.pair_statuses([retagged[TRAINING], mesh3[STAGING]])
+    )

@@ -84,10 +84,11 @@ def create_resource_share(
     request: dict[str, Any] = {
         "name": name,
         "resourceArns": [resource_arn],
-        "principals": list(principals),
         "allowExternalPrincipals": allow_external_principals,
         "clientToken": client_token,
     }
+    if principals:
+        request["principals"] = list(principals)
     if tags:
         request["tags"] = [{"key": key, "value": value} for key, value in sorted(tags.items())]
     return _resource_share(ram.create_resource_share(**request)["resourceShare"])

@@ -7,6 +7,7 @@ principals to associate, disassociate or re-invite, and which tags to change.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ INVITATION_LIFETIME = timedelta(hours=12)
 # RAM's default quota of pending invitations per sharing account: associating more account
 # principals at once fails with ResourceShareLimitExceededException.
 PENDING_INVITATION_QUOTA = 20
+QUOTA_EXCEEDED_ERROR = "ResourceShareLimitExceededException"
 
 # RAM association statuses (botocore model ResourceShareAssociationStatus).
 ASSOCIATING = "ASSOCIATING"
@@ -414,6 +416,21 @@ class TagPlan:
     @property
     def empty(self) -> bool:
         return not self.set_tags and not self.remove_keys
+
+
+# Tag on the share naming the principal set it was last deployed for. CloudFormation updates the
+# custom resource before the reconcile rule's input, so during an update (and its rollback) the
+# schedule may carry an outdated principal list: it acts only while its list matches this tag.
+PRINCIPALS_TAG = "lineage-sharing:principals-sha256"
+
+
+def principals_digest(principals: Sequence[str]) -> str:
+    return hashlib.sha256(",".join(sorted(set(principals))).encode()).hexdigest()[:32]
+
+
+def tags_for_share(properties: ShareProperties) -> dict[str, str]:
+    """The configured tags plus the principal-set tag the reconcile schedule checks."""
+    return {**properties.tags, PRINCIPALS_TAG: principals_digest(properties.principals)}
 
 
 def plan_tag_changes(

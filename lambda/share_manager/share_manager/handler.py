@@ -17,7 +17,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,9 +26,12 @@ from botocore.exceptions import ClientError
 from share_manager import aws_edge
 from share_manager.decisions import (
     GONE_SHARE_STATUSES,
+    PRINCIPALS_TAG,
+    QUOTA_EXCEEDED_ERROR,
     Caller,
     ExternalPrincipalsChange,
     LineageGroup,
+    PrincipalAssociation,
     PrincipalPlan,
     ResourceShare,
     ShareProperties,
@@ -43,9 +46,11 @@ from share_manager.decisions import (
     plan_external_principals_change,
     plan_principal_changes,
     plan_tag_changes,
+    principals_digest,
     rename_refused_message,
     select_own_lineage_group,
     share_readiness,
+    tags_for_share,
     unusable_share_message,
     within_invitation_quota,
 )
@@ -299,15 +304,12 @@ def _reconcile_share(
 
     now = deps.now()
     associations = aws_edge.list_principal_associations(deps.ram, share_arn)
-    plan = within_invitation_quota(
-        plan_principal_changes(desired.principals, associations, now), associations, now
-    )
-    if plan.only_quota_held:
+    plan = _principal_plan(request, associations, now)
+    if not plan.converged:
+        plan = _apply_principal_plan(request, deps, share, plan, now)
+        if not plan.only_quota_held:
+            return _not_complete()
         # Consumers accept in their own time; the reconcile schedule invites the rest then.
-        _apply_principal_plan(request, deps, share, plan, now)
-    elif not plan.converged:
-        _apply_principal_plan(request, deps, share, plan, now)
-        return _not_complete()
 
     if flag_change is ExternalPrincipalsChange.DISABLE_LAST:
         _set_allow_external_principals(request, deps, share, False)
@@ -328,22 +330,32 @@ def _reconcile_share(
 
 def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
     share_arn = request.physical_resource_id
-    share = aws_edge.get_resource_share(deps.ram, share_arn) if is_share_arn(share_arn) else None
-    if share is None or share_readiness(share.status) is not ShareReadiness.READY:
-        status = share.status if share else "not created yet"
-        _log("skip", request, share_arn=share_arn, reason=f"share is {status}")
-        return {"share_arn": share_arn, "in_sync": False}
+    if not is_share_arn(share_arn):
+        # The rule exists before the share does only while the first deployment runs.
+        _log("skip", request, share_arn=share_arn, reason="the share is not created yet")
+        return {"share_arn": share_arn, "in_sync": False, "skipped": "not created yet"}
+    share = aws_edge.get_resource_share(deps.ram, share_arn)
+    if share is None or share_readiness(share.status) is ShareReadiness.UNUSABLE:
+        # Raise, so the function's Errors alarm fires: only CloudFormation recreates a share.
+        status = share.status if share else "unknown to RAM"
+        raise RuntimeError(
+            f"the lineage group share {share_arn} is {status}: consumers have lost access. "
+            "Deploy this stack again with any changed property (e.g. a tag) to recreate it."
+        )
+    if share_readiness(share.status) is ShareReadiness.WAIT:
+        _log("skip", request, share_arn=share_arn, reason=f"share is {share.status}")
+        return {"share_arn": share_arn, "in_sync": False, "skipped": share.status}
+    if share.tags.get(PRINCIPALS_TAG) != principals_digest(request.properties.principals):
+        reason = "the share was deployed for other principals: a deployment is under way"
+        _log("skip", request, share_arn=share_arn, reason=reason)
+        return {"share_arn": share_arn, "in_sync": False, "skipped": "deployment under way"}
     now = deps.now()
     associations = aws_edge.list_principal_associations(deps.ram, share.arn)
-    plan = within_invitation_quota(
-        plan_principal_changes(request.properties.principals, associations, now),
-        associations,
-        now,
-    )
+    plan = _principal_plan(request, associations, now)
     if plan.converged:
         _log("in_sync", request, share_arn=share.arn)
     else:
-        _apply_principal_plan(request, deps, share, plan, now)
+        plan = _apply_principal_plan(request, deps, share, plan, now)
     return {
         "share_arn": share.arn,
         "in_sync": plan.converged,
@@ -352,6 +364,16 @@ def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
         "disassociated": list(plan.disassociate),
         "held_back": list(plan.held_back),
     }
+
+
+def _principal_plan(
+    request: ShareRequest, associations: list[PrincipalAssociation], now: datetime
+) -> PrincipalPlan:
+    return within_invitation_quota(
+        plan_principal_changes(request.properties.principals, associations, now),
+        associations,
+        now,
+    )
 
 
 _RECONCILE = {"Reconcile": _reconcile_on_schedule}
@@ -393,15 +415,25 @@ def _bootstrap_lineage_group(request: ShareRequest, deps: Dependencies) -> None:
 def _create_share(request: ShareRequest, deps: Dependencies, group: LineageGroup) -> ResourceShare:
     desired = request.properties
     invited_now, invited_later = initial_principals(desired.principals)
-    share = aws_edge.create_resource_share(
+    create = functools.partial(
+        aws_edge.create_resource_share,
         deps.ram,
         name=desired.share_name,
         resource_arn=group.arn,
-        principals=invited_now,
         allow_external_principals=desired.allow_external_principals,
-        tags=desired.tags,
-        client_token=request.client_token("create"),
+        tags=tags_for_share(desired),
     )
+    try:
+        share = create(principals=invited_now, client_token=request.client_token("create"))
+    except ClientError as error:
+        if aws_edge.error_code(error) != QUOTA_EXCEEDED_ERROR or not invited_now:
+            raise
+        # Pending invitations of the account's other shares fill the quota: create the share
+        # without principals; is_complete and the schedule invite them as room frees up.
+        # (A different token: the same one with other parameters would be refused.)
+        _log("wait", request, principals=list(invited_now), reason=_describe(error))
+        invited_now, invited_later = (), tuple(desired.principals)
+        share = create(principals=(), client_token=request.client_token("create", "empty"))
     _log(
         "create_share",
         request,
@@ -429,7 +461,9 @@ def _recreate_share(
 
 
 def _apply_tag_changes(request: ShareRequest, deps: Dependencies, share: ResourceShare) -> None:
-    plan = plan_tag_changes(request.properties.tags, request.previously_declared_tags, share.tags)
+    plan = plan_tag_changes(
+        tags_for_share(request.properties), request.previously_declared_tags, share.tags
+    )
     if plan.set_tags:
         aws_edge.tag_share(deps.ram, share.arn, plan.set_tags)
         _log("tag", request, share_arn=share.arn, tag_keys=sorted(plan.set_tags))
@@ -444,7 +478,8 @@ def _apply_principal_plan(
     share: ResourceShare,
     plan: PrincipalPlan,
     now: datetime,
-) -> None:
+) -> PrincipalPlan:
+    """Carry out the plan; returns it as carried out (RAM's quota may hold principals back)."""
     # A token per poll: a retried call is not repeated, yet a later poll can associate a
     # principal again after a re-invitation disassociated it.
     poll = now.isoformat()
@@ -464,10 +499,16 @@ def _apply_principal_plan(
         with _wait_if_in_transition(request, share, "disassociate", principals):
             aws_edge.disassociate_principals(deps.ram, share.arn, principals, token)
     if plan.associate:
-        _log("associate", request, share_arn=share.arn, principals=list(plan.associate))
         token = request.client_token("associate", poll, *plan.associate)
-        with _wait_if_in_transition(request, share, "associate", plan.associate):
-            aws_edge.associate_principals(deps.ram, share.arn, plan.associate, token)
+        try:
+            with _wait_if_in_transition(request, share, "associate", plan.associate):
+                aws_edge.associate_principals(deps.ram, share.arn, plan.associate, token)
+            _log("associate", request, share_arn=share.arn, principals=list(plan.associate))
+        except ClientError as error:
+            if aws_edge.error_code(error) != QUOTA_EXCEEDED_ERROR:
+                raise
+            # Other shares of this account hold pending invitations too: wait for accepts.
+            plan = replace(plan, associate=(), held_back=plan.associate + plan.held_back)
     if plan.held_back:
         _log(
             "wait",
@@ -484,6 +525,7 @@ def _apply_principal_plan(
             principals=[principal for principal, _ in plan.waiting],
             reason=", ".join(f"{principal} is {status}" for principal, status in plan.waiting),
         )
+    return plan
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY
 
-from share_manager.decisions import ShareRequestRefused
+from share_manager.decisions import PRINCIPALS_TAG, ShareRequestRefused, principals_digest
 from share_manager.handler import Dependencies, is_complete, on_event, reconcile
 
 ACCOUNT = "111111111111"
@@ -33,6 +33,8 @@ NEW_SHARE_ARN = f"arn:aws:ram:{REGION}:{ACCOUNT}:resource-share/0c9b0d1e-0000-40
 SHARE_NAME = "sm_lineage_sharing"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/LineageSharing-training/abc"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# The tag naming the principal set a share was deployed for, as for properties() below.
+DEPLOYED_FOR_A_AND_B = {PRINCIPALS_TAG: principals_digest([CONSUMER_A, CONSUMER_B])}
 
 
 @dataclass
@@ -98,7 +100,10 @@ def share(
         "owningAccountId": ACCOUNT,
         "allowExternalPrincipals": external,
         "status": status,
-        "tags": [{"key": k, "value": v} for k, v in (tags or {"team": "ml-platform"}).items()],
+        "tags": [
+            {"key": k, "value": v}
+            for k, v in (tags or {"team": "ml-platform", **DEPLOYED_FOR_A_AND_B}).items()
+        ],
     }
     if message:
         body["statusMessage"] = message
@@ -146,7 +151,10 @@ def expect_create_share(aws, *, arn=SHARE_ARN, status="ACTIVE"):
             "resourceArns": [OWN_GROUP_ARN],
             "principals": [CONSUMER_A, CONSUMER_B],
             "allowExternalPrincipals": True,
-            "tags": [{"key": "team", "value": "ml-platform"}],
+            "tags": [
+                {"key": PRINCIPALS_TAG, "value": DEPLOYED_FOR_A_AND_B[PRINCIPALS_TAG]},
+                {"key": "team", "value": "ml-platform"},
+            ],
             "clientToken": ANY,
         },
     )
@@ -385,6 +393,15 @@ def update_event(**props) -> dict:
 def test_update_with_changed_principals_keeps_the_share_and_reconciles_in_place(aws, deps):
     event = update_event(Principals=[CONSUMER_A, CONSUMER_C])  # B removed, C added
     expect_get_share(aws)
+    # First the share records the principal set it is now deployed for (see reconcile).
+    aws.ram_stub.add_response(
+        "tag_resource",
+        {},
+        {
+            "resourceShareArn": SHARE_ARN,
+            "tags": [{"key": PRINCIPALS_TAG, "value": principals_digest([CONSUMER_C, CONSUMER_A])}],
+        },
+    )
     assert on_event(event, CONTEXT, deps) == {"PhysicalResourceId": SHARE_ARN}
 
     polled = {**event, "PhysicalResourceId": SHARE_ARN}
@@ -537,7 +554,10 @@ def test_tag_changes_are_applied_to_the_share(aws, deps):
         old=properties(Tags={"team": "ml-platform", "cost-center": "42"}),
         Tags={"team": "lineage", "owner": "data-eng"},
     )
-    expect_get_share(aws, tags={"team": "ml-platform", "cost-center": "42", "other": "kept"})
+    expect_get_share(
+        aws,
+        tags={"team": "ml-platform", "cost-center": "42", "other": "kept", **DEPLOYED_FOR_A_AND_B},
+    )
     aws.ram_stub.add_response(
         "tag_resource",
         {},
@@ -741,6 +761,7 @@ def test_schedule_before_the_share_exists_does_nothing(aws, deps):
     assert reconcile(event, ScheduledContext(), deps) == {
         "share_arn": "not-a-share-yet",
         "in_sync": False,
+        "skipped": "not created yet",
     }
 
 
@@ -753,3 +774,52 @@ def test_schedule_failure_reaches_the_logs_and_the_errors_alarm(aws, deps, caplo
         reconcile(reconcile_event(), ScheduledContext(), deps)
     [error] = [r for r in caplog.records if getattr(r, "action", None) == "error"]
     assert error.entry == "reconcile"
+
+
+def test_schedule_acts_only_for_the_principals_the_share_was_deployed_for(aws, deps):
+    # An update to [A, C] is under way: the share already says so, the rule's input not yet.
+    expect_get_share(aws, tags={PRINCIPALS_TAG: principals_digest([CONSUMER_A, CONSUMER_C])})
+
+    result = reconcile(reconcile_event(), ScheduledContext(), deps)
+
+    assert result["skipped"] == "deployment under way"
+    aws.ram_stub.assert_no_pending_responses()  # no association was read or changed
+
+
+@pytest.mark.parametrize("status", ["DELETED", "FAILED"])
+def test_schedule_raises_when_the_share_is_gone_so_the_alarm_fires(aws, deps, status):
+    expect_get_share(aws, status=status)
+
+    with pytest.raises(RuntimeError, match=f"is {status}: consumers have lost access"):
+        reconcile(reconcile_event(), ScheduledContext(), deps)
+
+
+def test_quota_filled_by_other_shares_holds_principals_back_instead_of_failing(aws, deps):
+    expect_get_share(aws)
+    expect_associations(aws, principal(CONSUMER_A, "ASSOCIATED"))
+    aws.ram_stub.add_client_error(
+        "associate_resource_share",
+        "ResourceShareLimitExceededException",
+        "You have exceeded the pending invitation limit",
+    )
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+
+    # The share is ACTIVE and A has access: complete; the schedule invites B later.
+    assert is_complete(update_event(), CONTEXT, deps) == complete_result()
+
+
+def test_create_when_other_shares_fill_the_quota_creates_the_share_without_principals(
+    aws, deps, capture_requests
+):
+    creates = capture_requests(aws.ram, "CreateResourceShare")
+    expect_lineage_groups(aws, OWN_GROUP_ARN)
+    aws.ram_stub.add_client_error(
+        "create_resource_share", "ResourceShareLimitExceededException", "pending invitation limit"
+    )
+    aws.ram_stub.add_response("create_resource_share", {"resourceShare": share()}, None)
+
+    assert on_event(cfn_event("Create"), CONTEXT, deps) == {"PhysicalResourceId": SHARE_ARN}
+    first, second = creates
+    assert first["principals"] == [CONSUMER_A, CONSUMER_B]
+    assert "principals" not in second
+    assert first["clientToken"] != second["clientToken"]
