@@ -321,16 +321,11 @@ class SageMakerFake:
             and params.get("ContextType", entity.entity_type) == entity.entity_type
             and in_window(entity.created, after, before)
         ]
-        by_name = params.get("SortBy") == "Name"
-        contexts.sort(
-            key=lambda e: (e.name or "", e.arn) if by_name else (e.created, e.arn),
-            reverse=params.get("SortOrder", "Descending") == "Descending",
-        )
-        page, token = self._paging.page(
+        page, token = self._sorted_page(
             "ListContexts",
             contexts,
-            next_token=params.get("NextToken"),
-            max_results=params.get("MaxResults"),
+            params,
+            by_name=lambda e: (e.name or "", e.arn),
             default_page_size=LIST_CONTEXTS_DEFAULT_PAGE_SIZE,
         )
         response: Response = {
@@ -349,6 +344,28 @@ class SageMakerFake:
         if token:
             response["NextToken"] = token
         return response
+
+    def _sorted_page(
+        self,
+        operation: str,
+        items: list[Any],
+        params: Params,
+        *,
+        by_name: Callable[[Any], tuple[str, str]],
+        default_page_size: int,
+    ) -> tuple[list[Any], str | None]:
+        """SageMaker's list order (SortBy Name or CreationTime, Descending by default), paged."""
+        key = by_name if params.get("SortBy") == "Name" else (lambda item: (item.created, item.arn))
+        ordered = sorted(
+            items, key=key, reverse=params.get("SortOrder", "Descending") == "Descending"
+        )
+        return self._paging.page(
+            operation,
+            ordered,
+            next_token=params.get("NextToken"),
+            max_results=params.get("MaxResults"),
+            default_page_size=default_page_size,
+        )
 
     def _common_view(self, entity: LineageEntity) -> dict[str, Any]:
         parsed = Arn.parse(entity.arn)
@@ -492,16 +509,11 @@ class SageMakerFake:
         after = _timestamp(params.get("CreatedAfter"))
         before = _timestamp(params.get("CreatedBefore"))
         groups = [g for g in groups if in_window(g.created, after, before)]
-        by_name = params.get("SortBy") == "Name"
-        groups.sort(
-            key=lambda g: (g.name, g.arn) if by_name else (g.created, g.arn),
-            reverse=params.get("SortOrder", "Descending") == "Descending",
-        )
-        page, token = self._paging.page(
+        page, token = self._sorted_page(
             "ListLineageGroups",
             groups,
-            next_token=params.get("NextToken"),
-            max_results=params.get("MaxResults"),
+            params,
+            by_name=lambda g: (g.name, g.arn),
             default_page_size=LIST_LINEAGE_GROUPS_DEFAULT_PAGE_SIZE,
         )
         response: Response = {
