@@ -3,8 +3,11 @@
 Documented behaviour modelled: shares, principal and resource associations, invitations only
 for principals that need one, 12-hour invitation expiry, deleted shares listed for about 2 h,
 clientToken idempotency, the 20 pending invitations quota, org sharing, EventBridge events to
-owner and receivers. State changes complete at once (deterministic). Behaviour the
-documentation does not pin down is marked "Inference" where it is decided.
+owner and receivers. DisassociateResourceShare and DeleteResourceShare are asynchronous as in
+RAM: DISASSOCIATING and DELETING settle into DISASSOCIATED and DELETED once `transition_delay`
+has passed on the simulated clock (read lazily, so deterministic; 0 makes them instant); other
+changes complete at once. Behaviour the documentation does not pin down is marked "Inference"
+where it is decided.
 
 This module holds RamFake, the operations: their table, the IAM requests each makes, clientToken
 idempotency, then the operations by subject (shares, associations, invitations, principals,
@@ -16,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from simulation.authorization import ANY_RESOURCE, AuthorizationRequest
@@ -35,6 +38,7 @@ from simulation.ram_state import (
     LINEAGE_GROUP_RESOURCE_TYPE,
     Association,
     Invitation,
+    Lifecycle,
     PrincipalPlan,
     ResourceShare,
     ShareRecords,
@@ -84,8 +88,11 @@ class RamFake:
         resources: SharedResources,
         events: EventSink,
         partition: str,
+        transition_delay: Callable[[], timedelta],
     ) -> None:
         self._now = now
+        # Read at each call, so a scenario may change it on a running world.
+        self._transition_delay = transition_delay
         self._new_id = new_id
         self._organizations = organizations
         self._resources = resources
@@ -151,15 +158,16 @@ class RamFake:
     # ------------------------------------------------------------------ queries for the world
 
     def grants_access(self, resource_arn: str, account: str) -> bool:
-        """Whether an ACTIVE share gives `account` the resource (association ASSOCIATED)."""
-        return self._records.grants_access(resource_arn, account)
+        """Whether an ACTIVE share gives `account` the resource (associated, or still
+        disassociating)."""
+        return self._records.grants_access(resource_arn, account, self._now())
 
     def principals_granted(self, resource_arn: str) -> list[str]:
-        """The ASSOCIATED principals of the ACTIVE shares of the resource, for its policy."""
-        return self._records.principals_granted(resource_arn)
+        """The principals with access through the ACTIVE shares of the resource, for its policy."""
+        return self._records.principals_granted(resource_arn, self._now())
 
     def resources_shared_with(self, account: str, region: str) -> list[str]:
-        return self._records.resources_shared_with(account, region)
+        return self._records.resources_shared_with(account, region, self._now())
 
     # ------------------------------------------------------------------ authorization
 
@@ -278,6 +286,7 @@ class RamFake:
             tags=tags,
             created=now,
             updated=now,
+            lifecycle=Lifecycle("ACTIVE", now),
         )
         self._check_resources(caller, resource_arns)
         plans = self._records.plan_principals(share, principals, self._now())
@@ -285,28 +294,44 @@ class RamFake:
         self._emit_to([share.owner], share, [share.arn], SHARE_EVENT, "ACTIVE")
         self._add_resources(share, resource_arns)
         self._add_principals(share, plans)
-        return with_token({"resourceShare": share_view(share)}, params)
+        return with_token({"resourceShare": share_view(share, now)}, params)
 
     def _update(self, caller: Caller, params: Params) -> Response:
-        share = self._records.owned_share(caller, params["resourceShareArn"])
+        now = self._now()
+        share = self._records.owned_share(caller, params["resourceShareArn"], now)
         if "name" in params:
             share.name = params["name"]
         if "allowExternalPrincipals" in params:
             share.allow_external_principals = params["allowExternalPrincipals"]
-        share.updated = self._now()
-        return with_token({"resourceShare": share_view(share)}, params)
+        share.updated = now
+        return with_token({"resourceShare": share_view(share, now)}, params)
 
     def _delete(self, caller: Caller, params: Params) -> Response:
-        share = self._records.owned_share(caller, params["resourceShareArn"])
         now = self._now()
-        share.status, share.deleted, share.updated = "DELETED", now, now
+        share = self._records.owned_share(caller, params["resourceShareArn"], now)
+        if share.status(now) == "DELETING":
+            # Inference: RAM does not document deleting a share it is still deleting; the model
+            # lists InvalidStateTransitionException for DeleteResourceShare, the error RAM gives
+            # for other calls that meet a change in progress.
+            raise ServiceError(
+                "InvalidStateTransitionException",
+                f"ResourceShare {share.arn} is DELETING; it cannot be deleted again.",
+            )
+        delay = self._transition_delay()
+        share.lifecycle = share.lifecycle.changing("DELETING", "DELETED", now, delay)
         receivers: set[str] = set()
-        for association in self._records.associations_of(share):
-            if association.status != "DISASSOCIATED":
-                if association.type == "PRINCIPAL":
-                    receivers |= self._records.accounts_of_principal(share, association.entity)
-                association.status, association.updated = "DISASSOCIATED", now
+        for association in self._records.live_associations(share, now):
+            if association.lifecycle.in_transition(now):
+                continue  # already DISASSOCIATING: it settles on its own schedule
+            if association.type == "PRINCIPAL":
+                receivers |= self._records.accounts_of_principal(share, association.entity)
+            # Inference: the associations settle together with the share. Access already ended
+            # when the share went DELETING (see ShareRecords.active_shares_of_resource).
+            association.lifecycle = association.lifecycle.changing(
+                "DISASSOCIATING", "DISASSOCIATED", now, delay
+            )
         self._records.withdraw_invitations(share)
+        # Inference: announced when asked for, as for disassociations (see _disassociate).
         self._emit_to([share.owner, *sorted(receivers)], share, [share.arn], SHARE_EVENT, "DELETED")
         return with_token({"returnValue": True}, params)
 
@@ -315,20 +340,21 @@ class RamFake:
             raise NotImplementedError("GetResourceShares permission filters")
         for arn in params.get("resourceShareArns", []):
             require_arn(arn)
+        now = self._now()
         if params["resourceOwner"] == "SELF":
             shares = [
                 s
                 for s in self._records.shares.values()
-                if s.visible_to_owner(caller.account, caller.region, self._now())
+                if s.visible_to_owner(caller.account, caller.region, now)
             ]
         else:
-            shares = self._records.shares_received_by(caller)
-        shares = [s for s in shares if share_matches(s, params)]
+            shares = self._records.shares_received_by(caller, now)
+        shares = [s for s in shares if share_matches(s, params, now)]
         page, token = self._page("GetResourceShares", shares, params)
-        return with_next({"resourceShares": [share_view(s) for s in page]}, token)
+        return with_next({"resourceShares": [share_view(s, now) for s in page]}, token)
 
     def _tag(self, caller: Caller, params: Params) -> Response:
-        share = self._records.owned_share(caller, params["resourceShareArn"])
+        share = self._records.owned_share(caller, params["resourceShareArn"], self._now())
         tags = {**share.tags, **tag_dict(params["tags"])}
         if len(tags) > TAGS_PER_SHARE:
             raise ServiceError(
@@ -339,7 +365,7 @@ class RamFake:
         return {}
 
     def _untag(self, caller: Caller, params: Params) -> Response:
-        share = self._records.owned_share(caller, params["resourceShareArn"])
+        share = self._records.owned_share(caller, params["resourceShareArn"], self._now())
         share.tags = {k: v for k, v in share.tags.items() if k not in set(params["tagKeys"])}
         return {}
 
@@ -358,24 +384,28 @@ class RamFake:
     def _associate(self, caller: Caller, params: Params) -> Response:
         if "sources" in params:
             raise NotImplementedError("AssociateResourceShare sources")
-        share = self._records.owned_share(caller, params["resourceShareArn"])
-        if share.status != "ACTIVE":
+        now = self._now()
+        share = self._records.owned_share(caller, params["resourceShareArn"], now)
+        if share.status(now) != "ACTIVE":
             raise ServiceError(
-                "InvalidStateTransitionException", f"ResourceShare {share.arn} is {share.status}."
+                "InvalidStateTransitionException",
+                f"ResourceShare {share.arn} is {share.status(now)}.",
             )
         resource_arns = list(params.get("resourceArns", []))
+        principals = list(params.get("principals", []))
         self._check_resources(caller, resource_arns)
-        plans = self._records.plan_principals(
-            share, list(params.get("principals", [])), self._now()
-        )
+        # Inference: RAM documents this error for AssociateResourceShare without saying when;
+        # associating what it is still disassociating is the case the handlers wait out.
+        self._records.refuse_entities_in_transition(share, [*resource_arns, *principals], now)
+        plans = self._records.plan_principals(share, principals, now)
         self._add_resources(share, resource_arns)
         self._add_principals(share, plans)
         touched = set(resource_arns) | {plan.principal for plan in plans}
         return with_token(
             {
                 "resourceShareAssociations": [
-                    association_view(share, a)
-                    for a in self._records.live_associations(share)
+                    association_view(share, a, now)
+                    for a in self._records.live_associations(share, now)
                     if a.entity in touched
                 ]
             },
@@ -385,22 +415,30 @@ class RamFake:
     def _disassociate(self, caller: Caller, params: Params) -> Response:
         if "sources" in params:
             raise NotImplementedError("DisassociateResourceShare sources")
-        share = self._records.share_to_disassociate(caller, params["resourceShareArn"])
         now = self._now()
+        share = self._records.share_to_disassociate(caller, params["resourceShareArn"], now)
         requested = [*params.get("principals", []), *params.get("resourceArns", [])]
-        by_entity = {a.entity: a for a in self._records.live_associations(share)}
+        by_entity = {a.entity: a for a in self._records.live_associations(share, now)}
         missing = [entity for entity in requested if entity not in by_entity]
         if missing:
             # Inference: RAM's answer for an entity that is not associated is not documented.
             raise ServiceError(
                 "UnknownResourceException", f"{missing[0]} is not associated with {share.arn}."
             )
+        # Inference: disassociating again while DISASSOCIATING is refused like associating.
+        self._records.refuse_entities_in_transition(share, requested, now)
+        delay = self._transition_delay()
         for entity in requested:
             association = by_entity[entity]
-            association.status, association.updated = "DISASSOCIATED", now
+            # A principal keeps its access until DISASSOCIATED (see Association.holds_access).
+            association.lifecycle = association.lifecycle.changing(
+                "DISASSOCIATING", "DISASSOCIATED", now, delay
+            )
             if association.type == "PRINCIPAL":
                 self._records.withdraw_invitations(share, receiver=entity)
                 accounts = self._records.accounts_of_principal(share, entity)
+                # Inference: the event announces the outcome when it is asked for; delivery is
+                # best effort and RAM documents no timing, so consumers must not rely on it.
                 self._emit_to(
                     [share.owner, *sorted(accounts)],
                     share,
@@ -411,7 +449,7 @@ class RamFake:
         return with_token(
             {
                 "resourceShareAssociations": [
-                    association_view(share, by_entity[e]) for e in requested
+                    association_view(share, by_entity[e], now) for e in requested
                 ]
             },
             params,
@@ -434,40 +472,44 @@ class RamFake:
         share_arns = set(params.get("resourceShareArns", []))
         for arn in share_arns:
             require_arn(arn)
+        now = self._now()
         rows = [
             (share, association)
             for share in self._records.shares.values()
             if (not share_arns or share.arn in share_arns)
             for association in self._records.associations_of(share)
             if association.type == association_type
-            and self._records.association_visible(caller, share, association, self._now())
+            and self._records.association_visible(caller, share, association, now)
             and params.get("principal", association.entity) == association.entity
             and params.get("resourceArn", association.entity) == association.entity
-            and params.get("associationStatus", association.status) == association.status
+            and params.get("associationStatus", association.status(now)) == association.status(now)
         ]
         page, token = self._page("GetResourceShareAssociations", rows, params)
         return with_next(
-            {"resourceShareAssociations": [association_view(s, a) for s, a in page]}, token
+            {"resourceShareAssociations": [association_view(s, a, now) for s, a in page]}, token
         )
 
     def _list_resources(self, caller: Caller, params: Params) -> Response:
+        now = self._now()
         if params.get("resourceOwner") == "SELF":
             shares = [
                 s
                 for s in self._records.shares.values()
-                if s.status == "ACTIVE" and s.owner == caller.account and s.region == caller.region
+                if s.status(now) == "ACTIVE"
+                and s.owner == caller.account
+                and s.region == caller.region
             ]
             if "principal" in params:
                 shares = [
                     s
                     for s in shares
                     if any(
-                        a.entity == params["principal"] and a.status == "ASSOCIATED"
+                        a.entity == params["principal"] and a.holds_access(now)
                         for a in self._records.principal_associations(s)
                     )
                 ]
         else:
-            shares = self._records.shares_received_by(caller)
+            shares = self._records.shares_received_by(caller, now)
         if params.get("resourceRegionScope") == "GLOBAL":
             shares = []
         rows = [
@@ -475,13 +517,13 @@ class RamFake:
             for share in shares
             if share.arn in params.get("resourceShareArns", [share.arn])
             for association in self._records.resource_associations(share)
-            if association.status == "ASSOCIATED"
+            if association.holds_access(now)
             and association.entity in params.get("resourceArns", [association.entity])
             and params.get("resourceType", resource_type(association.entity))
             == resource_type(association.entity)
         ]
         page, token = self._page("ListResources", rows, params)
-        return with_next({"resources": [resource_view(s, a) for s, a in page]}, token)
+        return with_next({"resources": [resource_view(s, a, now) for s, a in page]}, token)
 
     # ------------------------------------------------------------------ invitations
 
@@ -513,7 +555,8 @@ class RamFake:
 
     def _list_pending_invitation_resources(self, caller: Caller, params: Params) -> Response:
         invitation = self._records.received_invitation(caller, params["resourceShareInvitationArn"])
-        status = invitation.status(self._now())
+        now = self._now()
+        status = invitation.status(now)
         if status == "REJECTED":
             raise ServiceError(
                 "ResourceShareInvitationAlreadyRejectedException",
@@ -531,11 +574,11 @@ class RamFake:
             else [
                 (share, a)
                 for a in self._records.resource_associations(share)
-                if a.status == "ASSOCIATED"
+                if a.holds_access(now)
             ]
         )
         page, token = self._page("ListPendingInvitationResources", rows, params)
-        return with_next({"resources": [resource_view(s, a) for s, a in page]}, token)
+        return with_next({"resources": [resource_view(s, a, now) for s, a in page]}, token)
 
     def _accept(self, caller: Caller, params: Params) -> Response:
         invitation = self._records.answerable_invitation(
@@ -545,8 +588,11 @@ class RamFake:
         now = self._now()
         invitation.decision = "ACCEPTED"
         for association in self._records.principal_associations(share):
-            if association.entity == invitation.receiver and association.status == "ASSOCIATING":
-                association.status, association.updated = "ASSOCIATED", now
+            if (
+                association.entity == invitation.receiver
+                and association.status(now) == "ASSOCIATING"
+            ):
+                association.lifecycle = association.lifecycle.changed("ASSOCIATED", now)
         self._emit_to(
             [invitation.receiver, share.owner],
             share,
@@ -564,9 +610,12 @@ class RamFake:
         now = self._now()
         invitation.decision = "REJECTED"
         for association in self._records.principal_associations(share):
-            if association.entity == invitation.receiver and association.status == "ASSOCIATING":
+            if (
+                association.entity == invitation.receiver
+                and association.status(now) == "ASSOCIATING"
+            ):
                 # Inference: the undocumented end state of a rejected principal association.
-                association.status, association.updated = "DISASSOCIATED", now
+                association.lifecycle = association.lifecycle.changed("DISASSOCIATED", now)
                 association.status_message = "The invitation was rejected."
         self._emit_to(
             [invitation.receiver, share.owner],
@@ -584,7 +633,12 @@ class RamFake:
         for plan in plans:
             self._records.associations.append(
                 Association(
-                    share.arn, plan.principal, "PRINCIPAL", plan.status, plan.external, now, now
+                    share.arn,
+                    plan.principal,
+                    "PRINCIPAL",
+                    plan.external,
+                    created=now,
+                    lifecycle=Lifecycle(plan.status, now),
                 )
             )
             if plan.needs_invitation:
@@ -636,11 +690,18 @@ class RamFake:
 
     def _add_resources(self, share: ResourceShare, resource_arns: list[str]) -> None:
         now = self._now()
-        live = {a.entity for a in self._records.live_associations(share)}
+        live = {a.entity for a in self._records.live_associations(share, now)}
         for arn in dict.fromkeys(resource_arns):
             if arn not in live:
                 self._records.associations.append(
-                    Association(share.arn, arn, "RESOURCE", "ASSOCIATED", False, now, now)
+                    Association(
+                        share.arn,
+                        arn,
+                        "RESOURCE",
+                        external=False,
+                        created=now,
+                        lifecycle=Lifecycle("ASSOCIATED", now),
+                    )
                 )
 
     # ------------------------------------------------------------------ paging, events, views

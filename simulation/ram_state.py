@@ -1,7 +1,8 @@
 """AWS RAM's records and what they imply, for the operations in simulation.ram_fake.
 
 Top down: the records a share is made of (ResourceShare, Association, Invitation) with their
-lifetimes; ShareRecords, the store of them that answers who gets which resource, which record
+lifetimes (a Lifecycle reads the statuses RAM moves on by itself, e.g. DISASSOCIATING, from the
+clock); ShareRecords, the store of them that answers who gets which resource, which record
 a caller may act on (with RAM's not-found and state errors) and how a principal would join a
 share; the RAM resource types of ARNs; then the pure helpers that turn
 requests and records into API shapes (filters, tags, views, tokens).
@@ -27,6 +28,42 @@ OTHER_RESOURCE_TYPES = {("ec2", "subnet"): "ec2:Subnet", ("glue", "database"): "
 
 
 # ============================================================================ records
+@dataclass(frozen=True)
+class Lifecycle:
+    """A record's status as the last call set it, at `since`.
+
+    A transitional status (DISASSOCIATING, DELETING) settles by itself into `settles_into` at
+    `settles_at`; it is read from the clock when asked for, so nothing runs in the background.
+    """
+
+    status: str
+    since: datetime
+    left: str = ""  # the status before this one, e.g. whether DISASSOCIATING left ASSOCIATED
+    settles_into: str = ""
+    settles_at: datetime | None = None
+
+    def status_at(self, now: datetime) -> str:
+        return self.settles_into if self._settled(now) else self.status
+
+    def updated_at(self, now: datetime) -> datetime:
+        return self.settles_at if self._settled(now) and self.settles_at else self.since
+
+    def in_transition(self, now: datetime) -> bool:
+        return self.settles_at is not None and not self._settled(now)
+
+    def changed(self, status: str, now: datetime) -> Lifecycle:
+        return Lifecycle(status, now, left=self.status_at(now))
+
+    def changing(self, status: str, into: str, now: datetime, delay: timedelta) -> Lifecycle:
+        """Into `status` now, and by itself into `into` once `delay` has passed (0: at once)."""
+        return Lifecycle(
+            status, now, left=self.status_at(now), settles_into=into, settles_at=now + delay
+        )
+
+    def _settled(self, now: datetime) -> bool:
+        return self.settles_at is not None and now >= self.settles_at
+
+
 @dataclass
 class ResourceShare:
     arn: str
@@ -36,15 +73,22 @@ class ResourceShare:
     allow_external_principals: bool
     tags: dict[str, str]
     created: datetime
-    updated: datetime
-    status: str = "ACTIVE"
-    deleted: datetime | None = None
+    updated: datetime  # the last change of name, flag or tags; the status has its own time
+    lifecycle: Lifecycle
+
+    def status(self, now: datetime) -> str:
+        return self.lifecycle.status_at(now)
+
+    def last_updated(self, now: datetime) -> datetime:
+        return max(self.updated, self.lifecycle.updated_at(now))
 
     def visible_to_owner(self, account: str, region: str, now: datetime) -> bool:
         """Owned by the account here, and not deleted long enough ago to drop from listings."""
         if self.owner != account or self.region != region:
             return False
-        return self.deleted is None or now < self.deleted + DELETED_SHARE_VISIBILITY
+        if self.status(now) != "DELETED":
+            return True
+        return now < self.lifecycle.updated_at(now) + DELETED_SHARE_VISIBILITY
 
 
 @dataclass
@@ -52,11 +96,31 @@ class Association:
     share_arn: str
     entity: str  # a principal (account id, organization or OU ARN) or a resource ARN
     type: str  # PRINCIPAL | RESOURCE
-    status: str
     external: bool
     created: datetime
-    updated: datetime
+    lifecycle: Lifecycle
     status_message: str = ""
+
+    def status(self, now: datetime) -> str:
+        return self.lifecycle.status_at(now)
+
+    def last_updated(self, now: datetime) -> datetime:
+        return self.lifecycle.updated_at(now)
+
+    def is_live(self, now: datetime) -> bool:
+        return self.status(now) != "DISASSOCIATED"
+
+    def holds_access(self, now: datetime) -> bool:
+        """ASSOCIATED, or DISASSOCIATING away from ASSOCIATED.
+
+        Inference: RAM documents DISASSOCIATING as in progress, not when access ends; the fake
+        keeps the principal's (or resource's) access until RAM reports DISASSOCIATED, so code
+        under test cannot assume access ends when DisassociateResourceShare returns.
+        """
+        status = self.status(now)
+        return status == "ASSOCIATED" or (
+            status == "DISASSOCIATING" and self.lifecycle.left == "ASSOCIATED"
+        )
 
 
 @dataclass
@@ -99,29 +163,29 @@ class ShareRecords:
     invitations: dict[str, Invitation] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ who gets what
-    def grants_access(self, resource_arn: str, account: str) -> bool:
+    def grants_access(self, resource_arn: str, account: str, now: datetime) -> bool:
         return any(
-            account in self.accounts_with_access(share)
-            for share in self.active_shares_of_resource(resource_arn)
+            account in self.accounts_with_access(share, now)
+            for share in self.active_shares_of_resource(resource_arn, now)
         )
 
-    def principals_granted(self, resource_arn: str) -> list[str]:
+    def principals_granted(self, resource_arn: str, now: datetime) -> list[str]:
         principals = {
             association.entity
-            for share in self.active_shares_of_resource(resource_arn)
+            for share in self.active_shares_of_resource(resource_arn, now)
             for association in self.principal_associations(share)
-            if association.status == "ASSOCIATED"
+            if association.holds_access(now)
         }
         return sorted(principals)
 
-    def resources_shared_with(self, account: str, region: str) -> list[str]:
+    def resources_shared_with(self, account: str, region: str, now: datetime) -> list[str]:
         arns = {
             association.entity
             for share in self.shares.values()
-            if share.status == "ACTIVE" and share.region == region and share.owner != account
-            if account in self.accounts_with_access(share)
+            if share.status(now) == "ACTIVE" and share.region == region and share.owner != account
+            if account in self.accounts_with_access(share, now)
             for association in self.resource_associations(share)
-            if association.status == "ASSOCIATED"
+            if association.holds_access(now)
         }
         return sorted(arns)
 
@@ -131,11 +195,11 @@ class ShareRecords:
         organization = self.organizations.of_account(share.owner)
         return organization.accounts_of(principal) if organization else frozenset()
 
-    def accounts_with_access(self, share: ResourceShare) -> frozenset[str]:
+    def accounts_with_access(self, share: ResourceShare, now: datetime) -> frozenset[str]:
         organization: Organization | None = self.organizations.of_account(share.owner)
         accounts: set[str] = set()
         for association in self.principal_associations(share):
-            if association.status != "ASSOCIATED":
+            if not association.holds_access(now):
                 continue
             if association.entity.isdigit():
                 accounts.add(association.entity)
@@ -143,16 +207,20 @@ class ShareRecords:
                 accounts |= organization.accounts_of(association.entity)
         return frozenset(accounts)
 
-    def active_shares_of_resource(self, resource_arn: str) -> Iterable[ResourceShare]:
+    def active_shares_of_resource(
+        self, resource_arn: str, now: datetime
+    ) -> Iterable[ResourceShare]:
+        # Inference: deleting a share revokes its access at once (DELETING), unlike
+        # disassociating one principal: a deletion is meant to stop all sharing.
         for share in self.shares.values():
-            if share.status == "ACTIVE" and any(
-                a.entity == resource_arn and a.status == "ASSOCIATED"
+            if share.status(now) == "ACTIVE" and any(
+                a.entity == resource_arn and a.holds_access(now)
                 for a in self.resource_associations(share)
             ):
                 yield share
 
     # ------------------------------------------------------------------ what a caller acts on
-    def owned_share(self, caller: Caller, arn: str) -> ResourceShare:
+    def owned_share(self, caller: Caller, arn: str, now: datetime) -> ResourceShare:
         require_arn(arn)
         share = self.shares.get(arn)
         # Inference: a deleted share (still listed) is as unknown to changes as a missing one.
@@ -160,20 +228,20 @@ class ShareRecords:
             share is None
             or share.owner != caller.account
             or share.region != caller.region
-            or share.status == "DELETED"
+            or share.status(now) == "DELETED"
         ):
             raise ServiceError(
                 "UnknownResourceException", f"ResourceShare {arn} could not be found."
             )
         return share
 
-    def share_to_disassociate(self, caller: Caller, arn: str) -> ResourceShare:
+    def share_to_disassociate(self, caller: Caller, arn: str, now: datetime) -> ResourceShare:
         share = self.shares.get(arn)
         is_receiver = (
             share is not None
             and share.owner != caller.account
             and share.region == caller.region
-            and caller.account in self.accounts_with_access(share)
+            and caller.account in self.accounts_with_access(share, now)
         )
         if share is not None and is_receiver:
             # FACTS: a consumer cannot leave a lineage-group share itself.
@@ -181,17 +249,17 @@ class ShareRecords:
                 "OperationNotPermittedException",
                 f"You cannot leave resource share {share.arn}: it contains resources of a type that can't be left.",
             )
-        return self.owned_share(caller, arn)
+        return self.owned_share(caller, arn, now)
 
-    def shares_received_by(self, caller: Caller) -> list[ResourceShare]:
-        # Inference: shares from other accounts are listed once the caller is ASSOCIATED.
+    def shares_received_by(self, caller: Caller, now: datetime) -> list[ResourceShare]:
+        # Inference: shares from other accounts are listed while the caller has access.
         return [
             s
             for s in self.shares.values()
-            if s.status == "ACTIVE"
+            if s.status(now) == "ACTIVE"
             and s.region == caller.region
             and s.owner != caller.account
-            and caller.account in self.accounts_with_access(s)
+            and caller.account in self.accounts_with_access(s, now)
         ]
 
     def association_visible(
@@ -244,8 +312,21 @@ class ShareRecords:
     def associations_of(self, share: ResourceShare) -> list[Association]:
         return [a for a in self.associations if a.share_arn == share.arn]
 
-    def live_associations(self, share: ResourceShare) -> list[Association]:
-        return [a for a in self.associations_of(share) if a.status != "DISASSOCIATED"]
+    def live_associations(self, share: ResourceShare, now: datetime) -> list[Association]:
+        return [a for a in self.associations_of(share) if a.is_live(now)]
+
+    def refuse_entities_in_transition(
+        self, share: ResourceShare, entities: Iterable[str], now: datetime
+    ) -> None:
+        """RAM refuses to change an association it is still changing (e.g. DISASSOCIATING)."""
+        wanted = set(entities)
+        for association in self.live_associations(share, now):
+            if association.entity in wanted and association.lifecycle.in_transition(now):
+                raise ServiceError(
+                    "InvalidStateTransitionException",
+                    f"{association.entity} is {association.status(now)} in resource share "
+                    f"{share.arn}; try again once it is {association.lifecycle.settles_into}.",
+                )
 
     def principal_associations(self, share: ResourceShare) -> list[Association]:
         return [a for a in self.associations_of(share) if a.type == "PRINCIPAL"]
@@ -258,7 +339,7 @@ class ShareRecords:
         self, share: ResourceShare, principals: list[str], now: datetime
     ) -> list[PrincipalPlan]:
         """Check every principal before anything changes, so a refused call changes nothing."""
-        live = {a.entity for a in self.live_associations(share)}
+        live = {a.entity for a in self.live_associations(share, now)}
         plans = [self._plan_principal(share, p) for p in dict.fromkeys(principals) if p not in live]
         invitations = sum(plan.needs_invitation for plan in plans)
         pending = sum(
@@ -344,10 +425,10 @@ def require_arn(arn: str) -> Arn:
     return parsed
 
 
-def share_matches(share: ResourceShare, params: Params) -> bool:
+def share_matches(share: ResourceShare, params: Params, now: datetime) -> bool:
     if params.get("resourceShareArns") and share.arn not in params["resourceShareArns"]:
         return False
-    if params.get("resourceShareStatus", share.status) != share.status:
+    if params.get("resourceShareStatus", share.status(now)) != share.status(now):
         return False
     if params.get("name", share.name) != share.name:
         return False
@@ -377,29 +458,31 @@ def bool_value(value: bool) -> str:
     return "true" if value else "false"
 
 
-def share_view(share: ResourceShare) -> dict[str, Any]:
+def share_view(share: ResourceShare, now: datetime) -> dict[str, Any]:
     return {
         "resourceShareArn": share.arn,
         "name": share.name,
         "owningAccountId": share.owner,
         "allowExternalPrincipals": share.allow_external_principals,
-        "status": share.status,
+        "status": share.status(now),
         "tags": [{"key": k, "value": v} for k, v in sorted(share.tags.items())],
         "creationTime": share.created,
-        "lastUpdatedTime": share.updated,
+        "lastUpdatedTime": share.last_updated(now),
         "featureSet": "STANDARD",
     }
 
 
-def association_view(share: ResourceShare, association: Association) -> dict[str, Any]:
+def association_view(
+    share: ResourceShare, association: Association, now: datetime
+) -> dict[str, Any]:
     view: dict[str, Any] = {
         "resourceShareArn": share.arn,
         "resourceShareName": share.name,
         "associatedEntity": association.entity,
         "associationType": association.type,
-        "status": association.status,
+        "status": association.status(now),
         "creationTime": association.created,
-        "lastUpdatedTime": association.updated,
+        "lastUpdatedTime": association.last_updated(now),
         "external": association.external,
     }
     if association.status_message:
@@ -419,14 +502,14 @@ def invitation_view(invitation: Invitation, share: ResourceShare, now: datetime)
     }
 
 
-def resource_view(share: ResourceShare, association: Association) -> dict[str, Any]:
+def resource_view(share: ResourceShare, association: Association, now: datetime) -> dict[str, Any]:
     return {
         "arn": association.entity,
         "type": resource_type(association.entity) or "",
         "resourceShareArn": share.arn,
         "status": "AVAILABLE",
         "creationTime": association.created,
-        "lastUpdatedTime": association.updated,
+        "lastUpdatedTime": association.last_updated(now),
         "resourceRegionScope": "REGIONAL",
     }
 

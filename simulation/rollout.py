@@ -168,11 +168,12 @@ class Rollout:
         return outcome
 
     def destroy(self, stack_name: str) -> ResourceOutcome | None:
-        """`cdk destroy` of one stack."""
-        deployed = self.deployed.pop(stack_name)
-        outcome = None
-        if deployed.share_physical_id:
-            outcome = self._delete_share(deployed)
+        """`cdk destroy` of one stack; a failed delete leaves it in place (DELETE_FAILED)."""
+        deployed = self.deployed[stack_name]
+        outcome = self._delete_share(deployed) if deployed.share_physical_id else None
+        if outcome is not None and not outcome.succeeded:
+            return outcome
+        del self.deployed[stack_name]
         self._remove_roles(deployed.stack)
         return outcome
 

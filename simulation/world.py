@@ -32,6 +32,9 @@ from simulation.sagemaker_fake import SageMakerFake
 from simulation.shape_validation import input_constraint_violations
 
 DEFAULT_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+# Inference: RAM documents DISASSOCIATING and DELETING but not how long they last; seconds, so
+# one is seen by a poll that follows at once, and gone by the Provider's next poll.
+DEFAULT_TRANSITION_DELAY = timedelta(seconds=10)
 SERVICES = ("ram", "sagemaker")
 _EMPTY_PAGE_TOKEN_PREFIX = "simulation-empty-page-"
 
@@ -150,8 +153,13 @@ class World:
         authorizer: Authorizer | None = None,
         partition: str = "aws",
         seed: int = 0,
+        transition_delay: timedelta = DEFAULT_TRANSITION_DELAY,
     ) -> None:
+        if transition_delay < timedelta(0):
+            raise ValueError("a transition delay cannot be negative")
         self.clock = SimulatedClock(start or DEFAULT_START)
+        # How long RAM's DISASSOCIATING and DELETING last; timedelta(0) completes them at once.
+        self.transition_delay = transition_delay
         self.authorizer: Authorizer = authorizer or AllowAll()
         self.partition = partition
         self.call_log: list[CallRecord] = []
@@ -172,6 +180,7 @@ class World:
             resources=self.sagemaker,
             events=self._events,
             partition=partition,
+            transition_delay=lambda: self.transition_delay,
         )
         self._fakes = {"ram": self.ram, "sagemaker": self.sagemaker}
         self._empty_page_tokens: dict[str, str | None] = {}

@@ -71,6 +71,26 @@ def principal_associations(world: World, share_arn: str) -> dict[str, dict]:
     return {a["associatedEntity"]: a for a in response["resourceShareAssociations"]}
 
 
+def accepted_share(world: World) -> str:
+    """A share of the owner's lineage group that CONSUMER has accepted."""
+    share_arn = share_with(world, CONSUMER)
+    invitation_arn = invitations(world, CONSUMER)[0]["resourceShareInvitationArn"]
+    ram(world, CONSUMER).accept_resource_share_invitation(resourceShareInvitationArn=invitation_arn)
+    return share_arn
+
+
+def own_share(world: World, share_arn: str) -> dict:
+    (share,) = ram(world, OWNER).get_resource_shares(
+        resourceOwner="SELF", resourceShareArns=[share_arn]
+    )["resourceShares"]
+    return share
+
+
+def received_shares(world: World) -> list[str]:
+    response = ram(world, CONSUMER).get_resource_shares(resourceOwner="OTHER-ACCOUNTS")
+    return [s["resourceShareArn"] for s in response["resourceShares"]]
+
+
 def error_code(raised: pytest.ExceptionInfo[ClientError]) -> str:
     return raised.value.response["Error"]["Code"]
 
@@ -217,6 +237,7 @@ def test_invitations_expire_after_12_hours_and_sharing_again_makes_a_new_one(wor
     assert (stale["status"], stale["lastUpdatedTime"]) == ("ASSOCIATING", START)
 
     owner.disassociate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+    world.clock.advance(world.transition_delay)
     owner.associate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
 
     fresh = [i for i in invitations(world, CONSUMER) if i["status"] == "PENDING"]
@@ -371,47 +392,134 @@ def test_update_and_tags_change_the_share(world):
     assert error_code(raised) == "UnknownResourceException"
 
 
-def test_a_deleted_share_stays_listed_about_two_hours_and_no_longer_grants_access(world):
-    share_arn = share_with(world, CONSUMER)
-    invitation_arn = invitations(world, CONSUMER)[0]["resourceShareInvitationArn"]
-    ram(world, CONSUMER).accept_resource_share_invitation(resourceShareInvitationArn=invitation_arn)
+def test_deleting_revokes_access_at_once_and_the_share_is_deleted_after_the_delay(world):
+    share_arn = accepted_share(world)
     owner = ram(world, OWNER)
+    world.clock.advance(timedelta(minutes=1))
+    deleted_at = START + timedelta(minutes=1)
 
     deleted = owner.delete_resource_share(resourceShareArn=share_arn, clientToken="delete-1")
 
     assert deleted["returnValue"] is True
-    (share,) = owner.get_resource_shares(resourceOwner="SELF")["resourceShares"]
-    assert share["status"] == "DELETED"
-    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "DISASSOCIATED"
+    share = own_share(world, share_arn)
+    assert (share["status"], share["lastUpdatedTime"]) == ("DELETING", deleted_at)
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "DISASSOCIATING"
     assert not world.ram.grants_access(world.lineage_group_arn(OWNER, REGION), CONSUMER)
-    assert (
-        ram(world, CONSUMER).get_resource_shares(resourceOwner="OTHER-ACCOUNTS")["resourceShares"]
-        == []
-    )
+    assert received_shares(world) == []
     assert {"event": "Resource Share", "status": "DELETED"} in [
         e["detail"] for e in world.take_events(CONSUMER, REGION)
     ]
-    # The same token replays the answer; a new one meets a share that no longer exists.
+    # The same token replays the answer; a new one meets a share RAM is still deleting.
     assert owner.delete_resource_share(resourceShareArn=share_arn, clientToken="delete-1")[
         "returnValue"
     ]
-    with pytest.raises(owner.exceptions.UnknownResourceException):
+    with pytest.raises(owner.exceptions.InvalidStateTransitionException):
         owner.delete_resource_share(resourceShareArn=share_arn, clientToken="delete-2")
-    world.clock.advance(timedelta(hours=2))
+    with pytest.raises(owner.exceptions.InvalidStateTransitionException):
+        owner.associate_resource_share(resourceShareArn=share_arn, principals=[STRANGER])
+
+    world.clock.advance(world.transition_delay)
+
+    share = own_share(world, share_arn)
+    assert (share["status"], share["lastUpdatedTime"]) == (
+        "DELETED",
+        deleted_at + world.transition_delay,
+    )
+    association = principal_associations(world, share_arn)[CONSUMER]
+    assert (association["status"], association["lastUpdatedTime"]) == (
+        "DISASSOCIATED",
+        deleted_at + world.transition_delay,
+    )
+    with pytest.raises(owner.exceptions.UnknownResourceException):
+        owner.delete_resource_share(resourceShareArn=share_arn, clientToken="delete-3")
+
+
+def test_a_deleted_share_stays_listed_about_two_hours(world):
+    share_arn = share_with(world, CONSUMER)
+    owner = ram(world, OWNER)
+    owner.delete_resource_share(resourceShareArn=share_arn)
+    world.clock.advance(world.transition_delay)
+
+    world.clock.advance(timedelta(hours=2) - timedelta(seconds=1))
+    assert own_share(world, share_arn)["status"] == "DELETED"
+    assert owner.get_resource_shares(resourceOwner="SELF", resourceShareStatus="DELETED")[
+        "resourceShares"
+    ]
+    world.clock.advance(timedelta(seconds=1))
     assert owner.get_resource_shares(resourceOwner="SELF")["resourceShares"] == []
 
 
-def test_disassociating_a_principal_removes_its_access(world):
-    share_arn = share_with(world, CONSUMER)
-    invitation_arn = invitations(world, CONSUMER)[0]["resourceShareInvitationArn"]
-    ram(world, CONSUMER).accept_resource_share_invitation(resourceShareInvitationArn=invitation_arn)
+def test_a_disassociated_principal_keeps_access_until_the_delay_has_passed(world):
+    share_arn = accepted_share(world)
     group = world.lineage_group_arn(OWNER, REGION)
     assert world.ram.grants_access(group, CONSUMER)
 
     ram(world, OWNER).disassociate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
 
-    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "DISASSOCIATED"
+    association = principal_associations(world, share_arn)[CONSUMER]
+    assert (association["status"], association["lastUpdatedTime"]) == ("DISASSOCIATING", START)
+    assert world.ram.grants_access(group, CONSUMER)
+    assert world.ram.principals_granted(group) == [CONSUMER]
+    assert received_shares(world) == [share_arn]
+    world.clock.advance(world.transition_delay - timedelta(seconds=1))
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "DISASSOCIATING"
+
+    world.clock.advance(timedelta(seconds=1))
+
+    association = principal_associations(world, share_arn)[CONSUMER]
+    assert (association["status"], association["lastUpdatedTime"]) == (
+        "DISASSOCIATED",
+        START + world.transition_delay,
+    )
     assert not world.ram.grants_access(group, CONSUMER)
+    assert world.ram.principals_granted(group) == []
+    assert received_shares(world) == []
+    listed = ram(world, OWNER).get_resource_share_associations(
+        associationType="PRINCIPAL", associationStatus="DISASSOCIATED"
+    )["resourceShareAssociations"]
+    assert [a["associatedEntity"] for a in listed] == [CONSUMER]
+
+
+def test_a_principal_still_disassociating_cannot_be_associated_again_until_disassociated(world):
+    share_arn = accepted_share(world)
+    owner = ram(world, OWNER)
+    owner.disassociate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+
+    with pytest.raises(owner.exceptions.InvalidStateTransitionException):
+        owner.associate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+    with pytest.raises(owner.exceptions.InvalidStateTransitionException):
+        owner.disassociate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+    # A refused call changes nothing, not even for the other principals it names.
+    with pytest.raises(owner.exceptions.InvalidStateTransitionException):
+        owner.associate_resource_share(resourceShareArn=share_arn, principals=[STRANGER, CONSUMER])
+    assert STRANGER not in principal_associations(world, share_arn)
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "DISASSOCIATING"
+
+    world.clock.advance(world.transition_delay)
+    owner.associate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "ASSOCIATING"
+    assert [i["status"] for i in invitations(world, CONSUMER)] == ["ACCEPTED", "PENDING"]
+
+
+def test_a_zero_transition_delay_completes_disassociation_and_deletion_at_once():
+    world = World(start=START, transition_delay=timedelta(0))
+    for account in (OWNER, CONSUMER):
+        world.add_account(account)
+    share_arn = accepted_share(world)
+    owner = ram(world, OWNER)
+
+    owner.disassociate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "DISASSOCIATED"
+    assert not world.ram.grants_access(world.lineage_group_arn(OWNER, REGION), CONSUMER)
+    owner.associate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+    owner.delete_resource_share(resourceShareArn=share_arn)
+
+    share = own_share(world, share_arn)
+    assert (share["status"], share["lastUpdatedTime"]) == ("DELETED", START)
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "DISASSOCIATED"
+    with pytest.raises(ValueError):
+        World(transition_delay=timedelta(seconds=-1))
 
 
 def test_a_consumer_cannot_leave_a_lineage_group_share(world):

@@ -222,6 +222,7 @@ def test_access_needs_the_share_in_the_same_region_and_ends_with_the_association
     world.client("ram", account=PRODUCER, region=REGION).disassociate_resource_share(
         resourceShareArn=share_arn, principals=[CONSUMER]
     )
+    world.clock.advance(world.transition_delay)  # DISASSOCIATING still grants access
     with pytest.raises(ClientError) as after_disassociation:
         sagemaker(world, CONSUMER).describe_context(ContextName=context_arn)
 
