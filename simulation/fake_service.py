@@ -66,8 +66,15 @@ class Paging:
     the way services refuse it (InvalidNextTokenException, or a ValidationException).
     """
 
-    def __init__(self, *, invalid_token_error: str) -> None:
+    def __init__(self, *, invalid_token_error: str, token_member: str) -> None:
         self.invalid_token_error = invalid_token_error
+        self.token_member = token_member  # RAM says "nextToken", SageMaker "NextToken"
+
+    def with_next_token(self, response: Response, token: str | None) -> Response:
+        """The response, with the token that fetches the next page if there is one."""
+        if token:
+            response[self.token_member] = token
+        return response
 
     def page(
         self,

@@ -52,7 +52,6 @@ from simulation.ram_state import (
     share_matches,
     share_view,
     tag_dict,
-    with_next,
     with_token,
 )
 
@@ -102,7 +101,9 @@ class RamFake:
         # Resources of other services a scenario says exist (e.g. a subnet an account shares).
         self._other_resources: set[str] = set()
         self._client_tokens: dict[tuple[str, str, str, str], tuple[str, Response]] = {}
-        self._paging = Paging(invalid_token_error="InvalidNextTokenException")
+        self._paging = Paging(
+            invalid_token_error="InvalidNextTokenException", token_member="nextToken"
+        )
         self.validation_error_code = "InvalidParameterException"
         self.operations: dict[str, FakeOperation] = {
             "CreateResourceShare": FakeOperation(
@@ -351,7 +352,9 @@ class RamFake:
             shares = self._records.shares_received_by(caller, now)
         shares = [s for s in shares if share_matches(s, params, now)]
         page, token = self._page("GetResourceShares", shares, params)
-        return with_next({"resourceShares": [share_view(s, now) for s in page]}, token)
+        return self._paging.with_next_token(
+            {"resourceShares": [share_view(s, now) for s in page]}, token
+        )
 
     def _tag(self, caller: Caller, params: Params) -> Response:
         share = self._records.owned_share(caller, params["resourceShareArn"], self._now())
@@ -485,7 +488,7 @@ class RamFake:
             and params.get("associationStatus", association.status(now)) == association.status(now)
         ]
         page, token = self._page("GetResourceShareAssociations", rows, params)
-        return with_next(
+        return self._paging.with_next_token(
             {"resourceShareAssociations": [association_view(s, a, now) for s, a in page]}, token
         )
 
@@ -523,7 +526,9 @@ class RamFake:
             == resource_type(association.entity)
         ]
         page, token = self._page("ListResources", rows, params)
-        return with_next({"resources": [resource_view(s, a, now) for s, a in page]}, token)
+        return self._paging.with_next_token(
+            {"resources": [resource_view(s, a, now) for s, a in page]}, token
+        )
 
     # ------------------------------------------------------------------ invitations
 
@@ -549,7 +554,7 @@ class RamFake:
         if params.get("resourceShareArns"):
             received = [i for i in received if i.share_arn in params["resourceShareArns"]]
         page, token = self._page("GetResourceShareInvitations", received, params)
-        return with_next(
+        return self._paging.with_next_token(
             {"resourceShareInvitations": [self._invitation_view(i) for i in page]}, token
         )
 
@@ -578,7 +583,9 @@ class RamFake:
             ]
         )
         page, token = self._page("ListPendingInvitationResources", rows, params)
-        return with_next({"resources": [resource_view(s, a, now) for s, a in page]}, token)
+        return self._paging.with_next_token(
+            {"resources": [resource_view(s, a, now) for s, a in page]}, token
+        )
 
     def _accept(self, caller: Caller, params: Params) -> Response:
         invitation = self._records.answerable_invitation(

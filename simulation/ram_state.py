@@ -518,9 +518,3 @@ def with_token(response: Response, params: Params) -> Response:
     if "clientToken" in params:
         response["clientToken"] = params["clientToken"]
     return response
-
-
-def with_next(response: Response, token: str | None) -> Response:
-    if token:
-        response["nextToken"] = token
-    return response

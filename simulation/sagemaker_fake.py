@@ -109,7 +109,7 @@ class SageMakerFake:
         self._partition = partition
         self._places: dict[tuple[str, str], _AccountRegion] = {}
         self._associations: list[LineageAssociation] = []
-        self._paging = Paging(invalid_token_error="ValidationException")
+        self._paging = Paging(invalid_token_error="ValidationException", token_member="NextToken")
         self.validation_error_code = "ValidationException"
         self.operations: dict[str, FakeOperation] = {
             "CreateContext": FakeOperation(self._authorize_create("context"), self._create_context),
@@ -341,9 +341,7 @@ class SageMakerFake:
                 for e in page
             ]
         }
-        if token:
-            response["NextToken"] = token
-        return response
+        return self._paging.with_next_token(response, token)
 
     def _sorted_page(
         self,
@@ -459,9 +457,7 @@ class SageMakerFake:
                 for a in edges
                 if a.source_arn in on_page or a.destination_arn in on_page
             ]
-        if token:
-            response["NextToken"] = token
-        return response
+        return self._paging.with_next_token(response, token)
 
     def _walk(
         self, caller: Caller, starts: list[str], direction: str, max_depth: int
@@ -528,9 +524,7 @@ class SageMakerFake:
                 for g in page
             ]
         }
-        if token:
-            response["NextToken"] = token
-        return response
+        return self._paging.with_next_token(response, token)
 
     def _visible_groups(self, caller: Caller) -> list[LineageGroup]:
         own = self._place(caller.account, caller.region).lineage_group
