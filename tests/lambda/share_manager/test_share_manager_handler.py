@@ -160,6 +160,22 @@ def expect_create_share(aws, *, arn=SHARE_ARN, status="ACTIVE"):
     )
 
 
+def expect_associate(aws, *principals: str) -> None:
+    aws.ram_stub.add_response(
+        "associate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": list(principals), "clientToken": ANY},
+    )
+
+
+def expect_disassociate(aws, *principals: str) -> None:
+    aws.ram_stub.add_response(
+        "disassociate_resource_share",
+        {},
+        {"resourceShareArn": SHARE_ARN, "principals": list(principals), "clientToken": ANY},
+    )
+
+
 def complete_result(arn=SHARE_ARN) -> dict:
     return {
         "IsComplete": True,
@@ -410,16 +426,8 @@ def test_update_with_changed_principals_keeps_the_share_and_reconciles_in_place(
     expect_associations(
         aws, principal(CONSUMER_A, "ASSOCIATED"), principal(CONSUMER_B, "ASSOCIATED")
     )
-    aws.ram_stub.add_response(
-        "disassociate_resource_share",
-        {},
-        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
-    )
-    aws.ram_stub.add_response(
-        "associate_resource_share",
-        {},
-        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_C], "clientToken": ANY},
-    )
+    expect_disassociate(aws, CONSUMER_B)
+    expect_associate(aws, CONSUMER_C)
     assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
 
     # poll 2: B still disassociating -> wait
@@ -453,11 +461,7 @@ def test_expired_invitation_is_reinvited_on_update(aws, deps):
         principal(CONSUMER_A, "ASSOCIATED"),
         principal(CONSUMER_B, "ASSOCIATING", age=timedelta(hours=13)),
     )
-    aws.ram_stub.add_response(
-        "disassociate_resource_share",
-        {},
-        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
-    )
+    expect_disassociate(aws, CONSUMER_B)
     assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
 
     # poll 2: B is DISASSOCIATED -> associate it again (a fresh invitation)
@@ -465,11 +469,7 @@ def test_expired_invitation_is_reinvited_on_update(aws, deps):
     expect_associations(
         aws, principal(CONSUMER_A, "ASSOCIATED"), principal(CONSUMER_B, "DISASSOCIATED")
     )
-    aws.ram_stub.add_response(
-        "associate_resource_share",
-        {},
-        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
-    )
+    expect_associate(aws, CONSUMER_B)
     assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
 
     # poll 3: fresh invitation pending -> complete
@@ -489,11 +489,7 @@ def test_failed_association_is_reinvited_and_logged_with_the_reason(aws, deps, c
         principal(CONSUMER_A, "ASSOCIATED"),
         principal(CONSUMER_B, "FAILED", message="The invitation was rejected"),
     )
-    aws.ram_stub.add_response(
-        "disassociate_resource_share",
-        {},
-        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
-    )
+    expect_disassociate(aws, CONSUMER_B)
 
     assert is_complete(update_event(), CONTEXT, deps) == {"IsComplete": False}
     [reinvite] = [r for r in caplog.records if r.action == "reinvite"]
@@ -598,11 +594,7 @@ def test_forbidding_external_principals_waits_until_they_are_gone(aws, deps):
     # poll 1: the external accounts are still associated -> remove them, keep the flag
     expect_get_share(aws, external=True)
     expect_associations(aws, principal(org, "ASSOCIATED"), principal(CONSUMER_A, "ASSOCIATED"))
-    aws.ram_stub.add_response(
-        "disassociate_resource_share",
-        {},
-        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_A], "clientToken": ANY},
-    )
+    expect_disassociate(aws, CONSUMER_A)
     assert is_complete(polled, CONTEXT, deps) == {"IsComplete": False}
 
     # poll 2: only the organization is left -> now forbid external principals
@@ -724,11 +716,7 @@ def test_schedule_resends_an_expired_invitation_without_a_deployment(aws, deps):
         principal(CONSUMER_A, "ASSOCIATED"),
         principal(CONSUMER_B, "ASSOCIATING", age=timedelta(hours=13)),
     )
-    aws.ram_stub.add_response(
-        "disassociate_resource_share",
-        {},
-        {"resourceShareArn": SHARE_ARN, "principals": [CONSUMER_B], "clientToken": ANY},
-    )
+    expect_disassociate(aws, CONSUMER_B)
 
     result = reconcile(reconcile_event(), ScheduledContext(), deps)
 
