@@ -46,3 +46,11 @@ def wide_hub_config(consumers: int) -> dict:
         accounts=accounts,
         topology={"type": "hub-and-spoke", "hub": "training", "direction": "hub-to-spokes"},
     )
+
+
+def own_lineage_group(sagemaker: Any, account: str) -> str:
+    """The account's own default lineage group: ListLineageGroups also lists groups shared to
+    it, so the group is picked by the account in its ARN, never by position."""
+    groups = sagemaker.list_lineage_groups()["LineageGroupSummaries"]
+    [own] = [g["LineageGroupArn"] for g in groups if g["LineageGroupArn"].split(":")[4] == account]
+    return own

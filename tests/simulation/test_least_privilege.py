@@ -26,6 +26,7 @@ from tests.simulation.scenario_configs import (
     REGION,
     RESEARCH,
     TRAINING,
+    own_lineage_group,
 )
 
 # Granted so the Lambda service can act for the function (write its logs, send a failed
@@ -114,10 +115,7 @@ def test_the_acceptor_role_alone_refuses_a_share_from_an_account_nobody_configur
     outsider_sagemaker.create_context(
         ContextName="exfiltration-bait", ContextType="Pipeline", Source={"SourceUri": "s3://bait"}
     )
-    [group] = [
-        g["LineageGroupArn"]
-        for g in outsider_sagemaker.list_lineage_groups()["LineageGroupSummaries"]
-    ]
+    group = own_lineage_group(outsider_sagemaker, OUTSIDER)
     estate.operator_client("ram", OUTSIDER, REGION).create_resource_share(
         name="lineage-for-you", resourceArns=[group], principals=[TRAINING]
     )

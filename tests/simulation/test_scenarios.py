@@ -23,6 +23,7 @@ from tests.simulation.scenario_configs import (
     RESEARCH,
     STAGING,
     TRAINING,
+    own_lineage_group,
 )
 
 HOUR = timedelta(hours=1)
@@ -271,16 +272,12 @@ def share_by_operator(estate, owner: str, name: str, resource_arns: list[str]) -
 
 def lineage_group_of(estate, account: str) -> str:
     sagemaker = estate.operator_client("sagemaker", account, REGION)
-    if not any(
-        context["ContextArn"].split(":")[4] == account
-        for context in sagemaker.list_contexts()["ContextSummaries"]
-    ):
+    # ListContexts lists only the caller's own contexts: none yet means no lineage group yet.
+    if not sagemaker.list_contexts()["ContextSummaries"]:
         sagemaker.create_context(
             ContextName="some-pipeline", ContextType="Pipeline", Source={"SourceUri": "s3://x/y"}
         )
-    groups = sagemaker.list_lineage_groups()["LineageGroupSummaries"]
-    [own] = [g["LineageGroupArn"] for g in groups if g["LineageGroupArn"].split(":")[4] == account]
-    return own
+    return own_lineage_group(sagemaker, account)
 
 
 def invitation_status(estate, share_arn: str) -> str:
