@@ -119,6 +119,7 @@ class Rollout:
         self.drop_events: Callable[[dict[str, Any]], bool] = lambda event: False
         self.dropped_events: list[dict[str, Any]] = []
         self._request_ids = (str(uuid.UUID(int=n)) for n in itertools.count(1))
+        self._clients: dict[tuple[str, str, str, str], Any] = {}
 
     # ------------------------------------------------------------------ stacks
 
@@ -445,9 +446,7 @@ class Rollout:
         )
         role = self._role_arn(stack, ACCEPTOR_HANDLER)
         return acceptor_handler.Dependencies(
-            ram=self.world.client(
-                "ram", account=stack.account, region=stack.region, principal_arn=role
-            ),
+            ram=self._client("ram", stack, role),
             allowed_producers=allowed,
         )
 
@@ -455,15 +454,20 @@ class Rollout:
         self, stack: SynthesizedStack, handler: str
     ) -> share_handler.Dependencies:
         role = self._role_arn(stack, handler)
-        client = self._client_factory(stack, role)
         return share_handler.Dependencies(
-            ram=client("ram"), sagemaker=client("sagemaker"), now=self.world.clock.now
+            ram=self._client("ram", stack, role),
+            sagemaker=self._client("sagemaker", stack, role),
+            now=self.world.clock.now,
         )
 
-    def _client_factory(self, stack: SynthesizedStack, role: str) -> Callable[[str], Any]:
-        return lambda service: self.world.client(
-            service, account=stack.account, region=stack.region, principal_arn=role
-        )
+    def _client(self, service: str, stack: SynthesizedStack, role: str) -> Any:
+        # One client per function role, kept like a warm Lambda keeps its module-level clients.
+        key = (service, stack.account, stack.region, role)
+        if key not in self._clients:
+            self._clients[key] = self.world.client(
+                service, account=stack.account, region=stack.region, principal_arn=role
+            )
+        return self._clients[key]
 
     def _role_arn(self, stack: SynthesizedStack, handler: str) -> str:
         logical_id = stack.handler_role_logical_id(handler)
