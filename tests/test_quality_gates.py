@@ -66,3 +66,19 @@ def test_python_sources_pass_ruff(ruff_arguments):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cdk_json_sets_every_recommended_feature_flag_of_the_pinned_aws_cdk_lib():
+    """A flag left unset means old behaviour and a warning on every `cdk synth`."""
+    import importlib.util
+    import json
+    import tarfile
+
+    jsii_folder = Path(importlib.util.find_spec("aws_cdk._jsii").origin).parent
+    (bundle,) = jsii_folder.glob("aws-cdk-lib@*.jsii.tgz")
+    with tarfile.open(bundle) as archive:
+        member = archive.extractfile("package/recommended-feature-flags.json")
+        recommended = json.load(member)
+    repo = Path(__file__).resolve().parent.parent
+    context = json.loads((repo / "cdk.json").read_text())["context"]
+    assert {k: context.get(k) for k in recommended} == recommended

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
-PARTITION = {"Ref": "AWS::Partition"}
+# The stacks' regions are known, so with @aws-cdk/core:enablePartitionLiterals CDK writes the
+# partition as a literal instead of a Ref to AWS::Partition.
+PARTITION = "aws"
 
 
-def arn(suffix: str) -> dict:
-    return {"Fn::Join": ["", ["arn:", PARTITION, suffix]]}
+def arn(suffix: str) -> str:
+    return f"arn:{PARTITION}{suffix}"
 
 
 def role_statements(template: dict, role: str) -> dict[str, dict]:
@@ -187,12 +189,7 @@ def test_the_schedule_role_may_only_read_and_re_invite_through_the_configured_sh
     statements = role_statements(
         example_app.templates["LineageSharing-training-us-east-1"], "ReconcileRole"
     )
-    own_shares = {
-        "Fn::Join": [
-            "",
-            ["arn:", {"Ref": "AWS::Partition"}, ":ram:us-east-1:111111111111:resource-share/*"],
-        ]
-    }
+    own_shares = arn(":ram:us-east-1:111111111111:resource-share/*")
     assert statements["ReadShareState"]["Action"] == [
         "ram:GetResourceShareAssociations",
         "ram:GetResourceShares",
