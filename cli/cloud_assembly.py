@@ -22,6 +22,7 @@ SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
 SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
 SHARE_RECONCILE_HANDLER = "share_manager.handler.reconcile"
 ACCEPTOR_HANDLER = "invitation_acceptor.handler.handle"
+ACCEPTOR_ALLOW_LIST_PARAMETERS = "ALLOWED_PRODUCERS_PARAMETERS"
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,29 @@ class SynthesizedStack:
     # ------------------------------------------------------------------ consumer part
     @cached_property
     def accepts_from(self) -> tuple[str, ...]:
-        found = self._function_with_handler(ACCEPTOR_HANDLER)
-        if found is None:
-            return ()
-        allowed = found[1]["Properties"]["Environment"]["Variables"]["ALLOWED_PRODUCER_ACCOUNTS"]
-        return tuple(allowed.split(","))
+        """The producers of the acceptor's allow-list: the SSM parameters its environment names."""
+        names = self.acceptor_environment.get(ACCEPTOR_ALLOW_LIST_PARAMETERS, "")
+        parameters = self.ssm_parameters
+        return tuple(
+            sorted(
+                account
+                for name in names.split(",")
+                if name
+                for account in parameters[name][1].split(",")
+            )
+        )
+
+    @cached_property
+    def ssm_parameters(self) -> dict[str, tuple[str, str]]:
+        """Name -> (type, value) of every AWS::SSM::Parameter, as the template writes them."""
+        parameters = {}
+        for logical_id, resource in self._of_type("AWS::SSM::Parameter").items():
+            properties = resource["Properties"]
+            name, value = properties.get("Name"), properties["Value"]
+            if not (isinstance(name, str) and isinstance(value, str)):
+                raise ValueError(f"{self.name}: {logical_id} has no literal Name and Value")
+            parameters[name] = (properties["Type"], value)
+        return parameters
 
     @property
     def acceptor_environment(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 from cli.cloud_assembly import SynthesizedStack
 
 POLICY_TYPE = "AWS::IAM::Policy"
+MANAGED_POLICY_TYPE = "AWS::IAM::ManagedPolicy"
 ROLE_TYPE = "AWS::IAM::Role"
 
 
@@ -41,9 +42,10 @@ def url_suffix(partition: str) -> str:
 # ---------------------------------------------------------------------------- policies of roles
 def role_policies(stack: SynthesizedStack, partition: str = "aws") -> dict[str, list[dict]]:
     """Role ARN -> its resolved identity statements: inline `Policies` of each AWS::IAM::Role
-    plus every AWS::IAM::Policy attached through `Roles`. Every role of the template is a key,
-    even one with no statement, so its calls are evaluated (and denied) rather than passed to a
-    fallback. Managed policies are not expanded: see `managed_policy_arns`."""
+    plus every AWS::IAM::Policy and AWS::IAM::ManagedPolicy of the template attached through
+    `Roles`. Every role of the template is a key, even one with no statement, so its calls are
+    evaluated (and denied) rather than passed to a fallback. Managed policies from outside the
+    template (`ManagedPolicyArns`) are not expanded: see `managed_policy_arns`."""
     statements: dict[str, list[dict]] = {
         simulated_role_arn(stack, logical_id, partition): []
         for logical_id in _resources_of_type(stack, ROLE_TYPE)
@@ -53,7 +55,12 @@ def role_policies(stack: SynthesizedStack, partition: str = "aws") -> dict[str, 
         for index, inline in enumerate(role["Properties"].get("Policies", [])):
             path = f"{logical_id}.Properties.Policies[{index}].PolicyDocument"
             statements[role_arn] += _statements_of(inline["PolicyDocument"], stack, partition, path)
-    for logical_id, policy in _resources_of_type(stack, POLICY_TYPE).items():
+    policies = {
+        **_resources_of_type(stack, POLICY_TYPE),
+        # A customer managed policy of the same template attaches itself through `Roles` too.
+        **_resources_of_type(stack, MANAGED_POLICY_TYPE),
+    }
+    for logical_id, policy in policies.items():
         properties = policy["Properties"]
         document = f"{logical_id}.Properties.PolicyDocument"
         resolved = _statements_of(properties["PolicyDocument"], stack, partition, document)

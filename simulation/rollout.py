@@ -1,7 +1,8 @@
 """Drive the real handlers the way CloudFormation, the CDK Provider framework and EventBridge do.
 
 Everything a handler receives is built from the synthesized templates: the custom resource's
-properties, the acceptor's allow-list, the event patterns and the schedule. The handlers talk
+properties, the acceptor's environment and the SSM parameters it reads its allow-list from, the
+event patterns and the schedule. The handlers talk
 to the simulated world through real boto3 clients that act as the stack's own roles, so the
 IAM evaluator judges every call against the policy the template would deploy.
 
@@ -34,10 +35,6 @@ from cli.cloud_assembly import (
     SynthesizedStack,
 )
 from invitation_acceptor import handler as acceptor_handler
-from invitation_acceptor.decisions import (
-    ALLOWED_PRODUCER_ACCOUNTS_VARIABLE,
-    parse_allowed_producer_accounts,
-)
 from share_manager import handler as share_handler
 from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn
 from simulation.world import World
@@ -120,6 +117,9 @@ class Rollout:
         self.dropped_events: list[dict[str, Any]] = []
         self._request_ids = (str(uuid.UUID(int=n)) for n in itertools.count(1))
         self._clients: dict[tuple[str, str, str, str], Any] = {}
+        # Acceptor dependencies per (stack, environment): a warm execution environment keeps
+        # the allow-list it read; a new function configuration starts fresh ones.
+        self._acceptor_dependencies: dict[tuple[str, str], acceptor_handler.Dependencies] = {}
 
     # ------------------------------------------------------------------ stacks
 
@@ -131,6 +131,7 @@ class Rollout:
         """
         current = self.deployed.get(stack.name)
         self._install_roles(stack)
+        self._install_parameters(stack, replacing=current.stack if current else None)
         if current is None:
             # RAM events from before the stack's rule existed were never delivered to it.
             self.world.take_events(stack.account, stack.region)
@@ -149,8 +150,10 @@ class Rollout:
         if outcome is not None and not outcome.succeeded:
             if current is None:
                 self._remove_roles(stack)  # CREATE_FAILED, rolled back: nothing of it stays
+                self._install_parameters(None, replacing=stack)
             else:
                 self._install_roles(current.stack)  # UPDATE_ROLLBACK_COMPLETE
+                self._install_parameters(current.stack, replacing=stack)
             return outcome
         deployed = current or DeployedStack(stack)
         deployed.stack = stack
@@ -176,6 +179,7 @@ class Rollout:
             return outcome
         del self.deployed[stack_name]
         self._remove_roles(deployed.stack)
+        self._install_parameters(None, replacing=deployed.stack)
         return outcome
 
     def _install_roles(self, stack: SynthesizedStack) -> None:
@@ -189,6 +193,23 @@ class Rollout:
     def _remove_roles(self, stack: SynthesizedStack) -> None:
         if self.iam is not None:
             self.iam.remove_roles_of(stack)
+
+    def _install_parameters(
+        self, stack: SynthesizedStack | None, *, replacing: SynthesizedStack | None
+    ) -> None:
+        """The stack's SSM parameters become what `stack` says (None: the stack is gone).
+
+        Like CloudFormation, only a parameter whose definition changed is written: an
+        unchanged template leaves a value someone changed by hand as it is."""
+        wanted = stack.ssm_parameters if stack else {}
+        previous = replacing.ssm_parameters if replacing else {}
+        if replacing is not None:
+            for name in set(previous) - set(wanted):
+                self.world.ssm.delete(replacing.account, replacing.region, name)
+        if stack is not None:
+            for name, (parameter_type, value) in wanted.items():
+                if previous.get(name) != (parameter_type, value):
+                    self.world.ssm.put(stack.account, stack.region, name, parameter_type, value)
 
     # ------------------------------------------------------------------ custom resource
 
@@ -423,9 +444,10 @@ class Rollout:
 
     def run_acceptor(self, stack_name: str, event: Mapping[str, Any]) -> AcceptorRun:
         stack = self.deployed[stack_name].stack
-        deps = self.acceptor_dependencies(stack)
         trigger = acceptor_handler.trigger_of(event).value
         try:
+            # Inside the invocation: reading the allow-list can fail, and then the run fails.
+            deps = self.acceptor_dependencies(stack)
             summary = acceptor_handler.handle(event, self._context(stack, ACCEPTOR_HANDLER), deps)
             run = AcceptorRun(stack.name, trigger, self.world.clock.now(), summary)
         except Exception as error:  # Lambda records the error; the schedule tries again later
@@ -436,19 +458,21 @@ class Rollout:
     def acceptor_dependencies(
         self, stack: SynthesizedStack, allowed_producers: Iterable[str] | None = None
     ) -> acceptor_handler.Dependencies:
-        """The acceptor's clients, acting as its role; scenarios may widen the allow-list."""
-        allowed = (
-            frozenset(allowed_producers)
-            if allowed_producers is not None
-            else parse_allowed_producer_accounts(
-                stack.acceptor_environment[ALLOWED_PRODUCER_ACCOUNTS_VARIABLE]
-            )
-        )
+        """The acceptor's clients, acting as its role, and the allow-list its handler reads from
+        the stack's SSM parameters; scenarios may widen the allow-list instead."""
         role = self._role_arn(stack, ACCEPTOR_HANDLER)
-        return acceptor_handler.Dependencies(
-            ram=self._client("ram", stack, role),
-            allowed_producers=allowed,
-        )
+        ram = self._client("ram", stack, role)
+        if allowed_producers is not None:
+            return acceptor_handler.Dependencies(
+                ram=ram, allowed_producers=frozenset(allowed_producers)
+            )
+        environment = stack.acceptor_environment
+        key = (stack.name, json.dumps(environment, sort_keys=True))
+        if key not in self._acceptor_dependencies:
+            self._acceptor_dependencies[key] = acceptor_handler.load_dependencies(
+                environment, ram=ram, ssm=self._client("ssm", stack, role)
+            )
+        return self._acceptor_dependencies[key]
 
     def _share_dependencies(
         self, stack: SynthesizedStack, handler: str

@@ -1,4 +1,5 @@
-"""An offline world of AWS accounts that real boto3 clients talk to (RAM + SageMaker lineage).
+"""An offline world of AWS accounts that real boto3 clients talk to (RAM + SageMaker lineage,
+and the SSM parameters the acceptor reads its allow-list from).
 
     world = World()
     world.add_account("111111111111")
@@ -30,12 +31,13 @@ from simulation.organizations import Organization, Organizations
 from simulation.ram_fake import RamFake
 from simulation.sagemaker_fake import SageMakerFake
 from simulation.shape_validation import input_constraint_violations
+from simulation.ssm_fake import SsmFake
 
 DEFAULT_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 # Inference: RAM documents DISASSOCIATING and DELETING but not how long they last; seconds, so
 # one is seen by a poll that follows at once, and gone by the Provider's next poll.
 DEFAULT_TRANSITION_DELAY = timedelta(seconds=10)
-SERVICES = ("ram", "sagemaker")
+SERVICES = ("ram", "sagemaker", "ssm")
 _EMPTY_PAGE_TOKEN_PREFIX = "simulation-empty-page-"
 
 
@@ -182,7 +184,8 @@ class World:
             partition=partition,
             transition_delay=lambda: self.transition_delay,
         )
-        self._fakes = {"ram": self.ram, "sagemaker": self.sagemaker}
+        self.ssm = SsmFake(now=self.clock.now, partition=partition)
+        self._fakes = {"ram": self.ram, "sagemaker": self.sagemaker, "ssm": self.ssm}
         self._empty_page_tokens: dict[str, str | None] = {}
         self.faults = Faults(_operation_models())
 
@@ -339,5 +342,7 @@ def _operation_models() -> dict[str, OperationModel]:
     for service in SERVICES:
         service_model = session.get_service_model(service)
         for name in service_model.operation_names:
-            models[name] = service_model.operation_model(name)
+            # Faults name operations without their service: where SSM shares a name with RAM
+            # or SageMaker (GetResourcePolicies, DeleteAssociation...), theirs is meant.
+            models.setdefault(name, service_model.operation_model(name))
     return models

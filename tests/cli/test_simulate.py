@@ -7,6 +7,7 @@ import dataclasses
 
 from cli import simulate
 from cli.cloud_assembly import read_cloud_assembly
+from invitation_acceptor.decisions import ALLOW_LIST_SHA256_VARIABLE, allow_list_digest
 
 
 def test_the_example_rolls_out_and_every_pair_reads_lineage(example_app, capsys):
@@ -26,11 +27,16 @@ def test_a_pair_that_cannot_read_fails_the_run_and_says_which(example_app):
     stacks = read_cloud_assembly(example_app.outdir)
     training = next(s for s in stacks if s.account == "111111111111")
     # A consumer whose acceptor does not trust staging: that one pair must show up as failing.
+    # Its allow-list parameter and the digest in the function's environment agree, as a
+    # deployment of such a config would write them.
     template = copy.deepcopy(training.template)
     for resource in template["Resources"].values():
-        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
-        if "ALLOWED_PRODUCER_ACCOUNTS" in variables:
-            variables["ALLOWED_PRODUCER_ACCOUNTS"] = "333333333333"
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::SSM::Parameter":
+            properties["Value"] = "333333333333"
+        variables = properties.get("Environment", {}).get("Variables", {})
+        if ALLOW_LIST_SHA256_VARIABLE in variables:
+            variables[ALLOW_LIST_SHA256_VARIABLE] = allow_list_digest(["333333333333"])
     stacks = [
         dataclasses.replace(training, template=template) if s is training else s for s in stacks
     ]

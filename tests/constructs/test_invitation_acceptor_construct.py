@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Match
 
+from invitation_acceptor.decisions import allow_list_digest
+
 # Known regions: CDK writes the partition literally (@aws-cdk/core:enablePartitionLiterals).
 PARTITION = "aws"
 
@@ -25,18 +27,43 @@ def test_accept_is_fenced_to_configured_producers(example_app):
     statements = by_sid(
         acceptor_statements(example_app.templates["LineageSharing-training-us-east-1"])
     )
+    # This region's invitations, of shares owned by a configured producer: an invitation ARN
+    # carries its sender, and only a share's owner sends invitations for it.
     assert statements["AcceptOnlyFromConfiguredProducers"] == {
         "Sid": "AcceptOnlyFromConfiguredProducers",
         "Effect": "Allow",
         "Action": ["ram:AcceptResourceShareInvitation", "ram:ListPendingInvitationResources"],
-        "Resource": [
-            f"arn:{PARTITION}:ram:us-east-1:222222222222:resource-share-invitation/*",
-            f"arn:{PARTITION}:ram:us-east-1:333333333333:resource-share-invitation/*",
-        ],
+        "Resource": f"arn:{PARTITION}:ram:us-east-1:*:resource-share-invitation/*",
         "Condition": {
             "StringEquals": {"ram:ShareOwnerAccountId": ["222222222222", "333333333333"]}
         },
     }
+
+
+def test_allow_list_lives_in_standard_ssm_parameters_the_role_may_read(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    parameters = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SSM::Parameter"
+    }
+    name = "/LineageSharing-training-us-east-1/InvitationAcceptor/allowed-producer-accounts/1"
+    ((logical_id, parameter),) = parameters.items()
+    assert parameter["Name"] == name
+    assert parameter["Type"] == "StringList"
+    assert parameter["Tier"] == "Standard"
+    assert parameter["Value"] == "222222222222,333333333333"
+    read = by_sid(acceptor_statements(template))["ReadProducerAllowList"]
+    assert read["Action"] == "ssm:GetParameters"
+    assert read["Resource"] == f"arn:{PARTITION}:ssm:us-east-1:111111111111:parameter{name}"
+    (function,) = [
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and resource["Properties"]["Handler"] == "invitation_acceptor.handler.handle"
+    ]
+    # CloudFormation writes the list before the function's new digest.
+    assert logical_id in function["DependsOn"]
 
 
 def test_acceptor_role_has_nothing_else(example_app):
@@ -56,6 +83,7 @@ def test_acceptor_role_has_nothing_else(example_app):
         "ram:GetResourceShareInvitations",
         "ram:ListPendingInvitationResources",
         "sqs:SendMessage",
+        "ssm:GetParameters",
     ]
     listing = by_sid(statements)["ListReceivedInvitations"]
     assert listing["Resource"] == "*" and "Condition" not in listing
@@ -77,7 +105,11 @@ def test_function_settings(example_app):
             "Runtime": "python3.14",
             "ReservedConcurrentExecutions": 1,
             "Environment": {
-                "Variables": {"ALLOWED_PRODUCER_ACCOUNTS": "222222222222,333333333333"}
+                "Variables": {
+                    "ALLOWED_PRODUCERS_PARAMETERS": "/LineageSharing-training-us-east-1/"
+                    "InvitationAcceptor/allowed-producer-accounts/1",
+                    "ALLOWED_PRODUCERS_SHA256": allow_list_digest(["222222222222", "333333333333"]),
+                }
             },
             "DeadLetterConfig": {
                 "TargetArn": {

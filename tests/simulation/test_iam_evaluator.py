@@ -92,11 +92,19 @@ def test_acceptor_accepts_invitation_from_a_configured_producer(evaluator, train
     assert "AcceptOnlyFromConfiguredProducers" in result.reason
 
 
-def test_acceptor_refuses_a_foreign_producer_on_resource_and_condition(evaluator, training):
+def test_acceptor_refuses_a_foreign_producer_by_the_share_owner_condition(evaluator, training):
+    # The resource is this region's invitations of any sender; the owner condition fences.
     result = accept(evaluator, training, invitation(FOREIGN), owner=FOREIGN)
     assert not result.allowed
+    assert "StringEquals ram:ShareOwnerAccountId" in result.reason
+    assert repr(FOREIGN) in result.reason
+
+
+def test_acceptor_refuses_an_invitation_of_another_region(evaluator, training):
+    other_region = invitation(STAGING).replace(f":{REGION}:", ":eu-west-1:")
+    result = accept(evaluator, training, other_region, owner=STAGING)
+    assert not result.allowed
     assert "does not match" in result.reason
-    assert "ram:ShareOwnerAccountId" in result.reason and repr(FOREIGN) in result.reason
 
 
 def test_acceptor_refuses_when_only_the_share_owner_condition_fails(evaluator, training):
@@ -224,6 +232,39 @@ def test_managed_policies_are_recorded_and_named_in_denials(evaluator, training)
     log_stream = f"arn:aws:logs:{REGION}:{TRAINING}:log-group:any:log-stream:s"
     result = ask(evaluator, training, provider_role, "logs:PutLogEvents", log_stream)
     assert not result.allowed and basic in result.reason
+
+
+def test_a_managed_policy_of_the_template_counts_for_the_roles_it_names(training):
+    template = {
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "Part2": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "ram:AcceptResourceShareInvitation",
+                                "Resource": {
+                                    "Fn::Join": [
+                                        "",
+                                        ["arn:aws:ram:", {"Ref": "AWS::Region"}, ":*:*"],
+                                    ]
+                                },
+                            }
+                        ],
+                    },
+                    "Roles": [{"Ref": "Role"}],
+                },
+            },
+        }
+    }
+    stack = SynthesizedStack("S", TRAINING, REGION, template)
+    role = simulated_role_arn(stack, "Role")
+    (statement,) = role_policies(stack)[role]
+    assert statement["Resource"] == f"arn:aws:ram:{REGION}:*:*"
 
 
 def test_handler_logs_only_to_their_own_log_group(evaluator, training):

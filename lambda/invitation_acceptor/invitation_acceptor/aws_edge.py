@@ -7,7 +7,7 @@ retried by the client's standard retry mode, never here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -23,6 +23,26 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8})
 def create_ram_client() -> Any:
     """RAM client for the Lambda's own region (invitations are regional), with standard retries."""
     return boto3.client("ram", config=RETRY_CONFIG)
+
+
+def create_ssm_client() -> Any:
+    """SSM client for the Lambda's own region, where the stack keeps the allow-list."""
+    return boto3.client("ssm", config=RETRY_CONFIG)
+
+
+# GetParameters takes at most 10 names per call.
+_PARAMETERS_PER_CALL = 10
+
+
+def get_parameter_values(ssm: Any, names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """({name: value} of the parameters found, names SSM reported as not found)."""
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for start in range(0, len(names), _PARAMETERS_PER_CALL):
+        answer = ssm.get_parameters(Names=list(names[start : start + _PARAMETERS_PER_CALL]))
+        values.update({item["Name"]: item["Value"] for item in answer.get("Parameters", [])})
+        missing += answer.get("InvalidParameters", [])
+    return values, missing
 
 
 def error_code(error: ClientError) -> str:

@@ -6,6 +6,7 @@ means for the run, what triggered the run, and how the run is summarised.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,7 +14,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-ALLOWED_PRODUCER_ACCOUNTS_VARIABLE = "ALLOWED_PRODUCER_ACCOUNTS"
+# The allow-list lives in SSM StringList parameters, because Lambda allows 4 KB of environment
+# in all (about 300 account ids). The environment names the parameters and carries the list's
+# SHA-256: a changed list changes the function's configuration, so fresh execution
+# environments read it, and a list read half-way through an update is refused.
+ALLOW_LIST_PARAMETERS_VARIABLE = "ALLOWED_PRODUCERS_PARAMETERS"
+ALLOW_LIST_SHA256_VARIABLE = "ALLOWED_PRODUCERS_SHA256"
 
 # RAM resource type of a SageMaker lineage group (the whole group is shared, never parts of it).
 LINEAGE_GROUP_RESOURCE_TYPE = "sagemaker:LineageGroup"
@@ -47,21 +53,57 @@ _CLIENT_TOKEN_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:lineage-sharing:in
 
 
 class InvalidAllowList(ValueError):
-    """ALLOWED_PRODUCER_ACCOUNTS is missing or malformed; the message says how to fix it."""
+    """The allow-list is missing, malformed or not the deployed one; the message says which."""
 
 
-def parse_allowed_producer_accounts(raw: str | None) -> frozenset[str]:
+def allow_list_parameter_names(environment: Mapping[str, str]) -> list[str]:
+    """The SSM parameters that hold the allow-list, from the function's environment."""
+    raw = environment.get(ALLOW_LIST_PARAMETERS_VARIABLE, "")
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    if not names:
+        raise InvalidAllowList(
+            f"{ALLOW_LIST_PARAMETERS_VARIABLE} is not set or empty: it must name the SSM "
+            "parameters that list the producer accounts, separated by commas"
+        )
+    return names
+
+
+def allow_list_digest(accounts: Iterable[str]) -> str:
+    """SHA-256 of the sorted, comma-joined account ids (the construct computes the same)."""
+    return hashlib.sha256(",".join(sorted(set(accounts))).encode()).hexdigest()
+
+
+def allow_list_from_parameters(
+    values: Mapping[str, str], environment: Mapping[str, str]
+) -> frozenset[str]:
+    """The producer accounts from the parameters' values, checked against the deployed digest."""
+    accounts: set[str] = set()
+    for name, value in values.items():
+        accounts |= parse_allowed_producer_accounts(value, source=f"SSM parameter {name}")
+    expected = environment.get(ALLOW_LIST_SHA256_VARIABLE)
+    if expected != allow_list_digest(accounts):
+        # A stack update in progress (parameters and function not yet in step), or a parameter
+        # changed by hand: accepting from a list that was not deployed is not an option.
+        raise InvalidAllowList(
+            f"the allow-list read from {', '.join(values)} ({len(accounts)} accounts) does not "
+            f"match {ALLOW_LIST_SHA256_VARIABLE}={expected!r}; if a deployment is in progress "
+            "the next run reads it again, otherwise deploy the stack again"
+        )
+    return frozenset(accounts)
+
+
+def parse_allowed_producer_accounts(raw: str | None, *, source: str) -> frozenset[str]:
     """The comma-separated 12-digit account ids of the producers whose invitations we accept."""
     if raw is None or not raw.strip():
         raise InvalidAllowList(
-            f"{ALLOWED_PRODUCER_ACCOUNTS_VARIABLE} is not set or empty: it must list the "
+            f"{source} is not set or empty: it must list the "
             "12-digit ids of the producer accounts, separated by commas"
         )
     accounts = [item.strip() for item in raw.split(",")]
     malformed = [item for item in accounts if not _ACCOUNT_ID.fullmatch(item)]
     if malformed:
         raise InvalidAllowList(
-            f"{ALLOWED_PRODUCER_ACCOUNTS_VARIABLE}={raw!r} is malformed: "
+            f"{source}={raw!r} is malformed: "
             f"{', '.join(repr(item) for item in malformed)} "
             "is not a 12-digit AWS account id (expected e.g. '111111111111,222222222222')"
         )

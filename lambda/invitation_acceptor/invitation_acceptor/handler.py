@@ -23,15 +23,17 @@ from botocore.exceptions import ClientError
 
 from invitation_acceptor import aws_edge
 from invitation_acceptor.decisions import (
-    ALLOWED_PRODUCER_ACCOUNTS_VARIABLE,
+    ALLOW_LIST_PARAMETERS_VARIABLE,
+    InvalidAllowList,
     Invitation,
     Outcome,
     Summary,
     Trigger,
+    allow_list_from_parameters,
+    allow_list_parameter_names,
     client_token_for,
     decide,
     outcome_of_error,
-    parse_allowed_producer_accounts,
     pending_only,
     screen_sender,
     trigger_of,
@@ -56,8 +58,21 @@ class Dependencies:
 def default_dependencies() -> Dependencies:
     # Built on the first invocation and kept for the life of the execution environment. A bad
     # allow-list raises here on every invocation (exceptions are not cached), before any call.
-    allowed = parse_allowed_producer_accounts(os.environ.get(ALLOWED_PRODUCER_ACCOUNTS_VARIABLE))
-    return Dependencies(ram=aws_edge.create_ram_client(), allowed_producers=allowed)
+    return load_dependencies(
+        os.environ, ram=aws_edge.create_ram_client(), ssm=aws_edge.create_ssm_client()
+    )
+
+
+def load_dependencies(environment: Mapping[str, str], *, ram: Any, ssm: Any) -> Dependencies:
+    """Read the allow-list from the SSM parameters the environment names and check its digest."""
+    names = allow_list_parameter_names(environment)
+    values, missing = aws_edge.get_parameter_values(ssm, names)
+    if missing:
+        raise InvalidAllowList(
+            f"SSM parameter(s) {', '.join(missing)} named by {ALLOW_LIST_PARAMETERS_VARIABLE} "
+            "do not exist: deploy the stack again"
+        )
+    return Dependencies(ram=ram, allowed_producers=allow_list_from_parameters(values, environment))
 
 
 def handle(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
@@ -65,7 +80,13 @@ def handle(event: Mapping[str, Any], context: Any, deps: Dependencies | None = N
     logger.info(
         "start", extra={"action": "start", "trigger": trigger.value, **_event_detail(event)}
     )
-    deps = deps or default_dependencies()
+    try:
+        deps = deps or default_dependencies()
+    except Exception as error:
+        logger.exception(
+            "load_allow_list", extra={"action": "load_allow_list", "reason": _describe(error)}
+        )
+        raise
     summary = sweep(deps, trigger)
     if summary["failed"]:
         raise InvitationsFailed(

@@ -8,6 +8,8 @@ import pytest
 
 from invitation_acceptor.decisions import (
     ACCEPT,
+    ALLOW_LIST_PARAMETERS_VARIABLE,
+    ALLOW_LIST_SHA256_VARIABLE,
     InvalidAllowList,
     Invitation,
     Outcome,
@@ -15,6 +17,9 @@ from invitation_acceptor.decisions import (
     SkipReason,
     Summary,
     Trigger,
+    allow_list_digest,
+    allow_list_from_parameters,
+    allow_list_parameter_names,
     client_token_for,
     decide,
     outcome_of_error,
@@ -59,17 +64,19 @@ SUBNET = PendingResource(
 # ---------------------------------------------------------------------------- allow-list
 
 
+SOURCE = "SSM parameter /stack/allowed/1"
+
+
 def test_allow_list_parses_comma_separated_account_ids_and_tolerates_spaces():
-    assert parse_allowed_producer_accounts(" 111111111111, 222222222222,111111111111") == {
-        PRODUCER,
-        OTHER_PRODUCER,
-    }
+    assert parse_allowed_producer_accounts(
+        " 111111111111, 222222222222,111111111111", source=SOURCE
+    ) == {PRODUCER, OTHER_PRODUCER}
 
 
 @pytest.mark.parametrize("raw", [None, "", "   "])
 def test_allow_list_missing_is_a_clear_error(raw):
-    with pytest.raises(InvalidAllowList, match="ALLOWED_PRODUCER_ACCOUNTS is not set or empty"):
-        parse_allowed_producer_accounts(raw)
+    with pytest.raises(InvalidAllowList, match=f"{SOURCE} is not set or empty"):
+        parse_allowed_producer_accounts(raw, source=SOURCE)
 
 
 @pytest.mark.parametrize(
@@ -84,9 +91,38 @@ def test_allow_list_missing_is_a_clear_error(raw):
 )
 def test_allow_list_malformed_names_the_bad_entry(raw, culprit):
     with pytest.raises(InvalidAllowList) as caught:
-        parse_allowed_producer_accounts(raw)
+        parse_allowed_producer_accounts(raw, source=SOURCE)
     assert culprit in str(caught.value)
+    assert SOURCE in str(caught.value)
     assert "is not a 12-digit AWS account id" in str(caught.value)
+
+
+def test_allow_list_parameters_are_named_by_the_environment():
+    environment = {ALLOW_LIST_PARAMETERS_VARIABLE: "/s/allowed/1, /s/allowed/2"}
+    assert allow_list_parameter_names(environment) == ["/s/allowed/1", "/s/allowed/2"]
+    with pytest.raises(InvalidAllowList, match="ALLOWED_PRODUCERS_PARAMETERS is not set"):
+        allow_list_parameter_names({})
+
+
+def test_allow_list_from_parameters_is_the_union_when_the_digest_matches():
+    values = {"/s/allowed/1": PRODUCER, "/s/allowed/2": OTHER_PRODUCER}
+    environment = {ALLOW_LIST_SHA256_VARIABLE: allow_list_digest([OTHER_PRODUCER, PRODUCER])}
+    assert allow_list_from_parameters(values, environment) == ALLOWED
+
+
+@pytest.mark.parametrize("digest", [None, "0" * 64, allow_list_digest([PRODUCER])])
+def test_allow_list_from_parameters_refuses_a_list_that_was_not_deployed(digest):
+    values = {"/s/allowed/1": f"{PRODUCER},{OTHER_PRODUCER}"}
+    environment = {} if digest is None else {ALLOW_LIST_SHA256_VARIABLE: digest}
+    with pytest.raises(InvalidAllowList, match="does not match ALLOWED_PRODUCERS_SHA256"):
+        allow_list_from_parameters(values, environment)
+
+
+def test_allow_list_digest_is_of_the_sorted_distinct_ids():
+    assert allow_list_digest([OTHER_PRODUCER, PRODUCER, PRODUCER]) == allow_list_digest(
+        [PRODUCER, OTHER_PRODUCER]
+    )
+    assert allow_list_digest([PRODUCER]) != allow_list_digest([OTHER_PRODUCER])
 
 
 # ---------------------------------------------------------------------------- the decision

@@ -6,14 +6,24 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
 
+from invitation_acceptor import aws_edge
 from invitation_acceptor import handler as acceptor
-from invitation_acceptor.decisions import InvalidAllowList, client_token_for
+from invitation_acceptor.decisions import (
+    ALLOW_LIST_PARAMETERS_VARIABLE,
+    ALLOW_LIST_SHA256_VARIABLE,
+    InvalidAllowList,
+    allow_list_digest,
+    client_token_for,
+)
 from invitation_acceptor.handler import Dependencies, InvitationsFailed, handle
 
 REGION = "eu-west-1"
@@ -457,29 +467,150 @@ def lambda_environment(monkeypatch):
     acceptor.default_dependencies.cache_clear()
 
 
-@pytest.mark.parametrize("value", ["", "1111", "111111111111,abc", "111111111111 222222222222"])
-def test_malformed_allow_list_fails_the_invocation_before_any_call(lambda_environment, value):
-    lambda_environment.setenv("ALLOWED_PRODUCER_ACCOUNTS", value)
-    with pytest.raises(InvalidAllowList, match="ALLOWED_PRODUCER_ACCOUNTS"):
-        handle(SCHEDULED_EVENT, FakeContext())
+PARAMETER_NAMES = [
+    f"/LineageSharing-consumer-{REGION}/InvitationAcceptor/allowed/{n}" for n in (1, 2)
+]
 
 
-def test_missing_allow_list_fails_the_invocation(lambda_environment):
-    lambda_environment.delenv("ALLOWED_PRODUCER_ACCOUNTS", raising=False)
+def allow_list_environment(
+    accounts=(PRODUCER, OTHER_PRODUCER), names=tuple(PARAMETER_NAMES)
+) -> dict[str, str]:
+    return {
+        ALLOW_LIST_PARAMETERS_VARIABLE: ",".join(names),
+        ALLOW_LIST_SHA256_VARIABLE: allow_list_digest(accounts),
+    }
+
+
+@pytest.fixture
+def ssm() -> Iterator[Any]:
+    """Stubbed SSM client: every GetParameters request is checked against the model."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    client = session.client("ssm", config=aws_edge.RETRY_CONFIG)
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def parameter(name: str, value: str) -> dict[str, Any]:
+    return {"Name": name, "Type": "StringList", "Value": value, "Version": 1}
+
+
+def test_allow_list_is_read_from_every_parameter_and_checked_against_the_digest(ssm, ram_client):
+    client, stub = ssm
+    stub.add_response(
+        "get_parameters",
+        {
+            "Parameters": [
+                parameter(PARAMETER_NAMES[0], PRODUCER),
+                parameter(PARAMETER_NAMES[1], OTHER_PRODUCER),
+            ]
+        },
+        {"Names": PARAMETER_NAMES},
+    )
+
+    deps = acceptor.load_dependencies(allow_list_environment(), ram=ram_client, ssm=client)
+
+    assert deps.allowed_producers == ALLOWED
+
+
+def test_more_than_ten_parameters_are_read_ten_names_per_call(ssm, ram_client):
+    client, stub = ssm
+    accounts = [f"{100000000000 + n}" for n in range(12)]
+    names = [f"/stack/allowed/{n}" for n in range(12)]
+    for batch in (slice(0, 10), slice(10, 12)):
+        stub.add_response(
+            "get_parameters",
+            {
+                "Parameters": [
+                    parameter(n, a) for n, a in zip(names[batch], accounts[batch], strict=True)
+                ]
+            },
+            {"Names": names[batch]},
+        )
+
+    deps = acceptor.load_dependencies(
+        allow_list_environment(accounts, names), ram=ram_client, ssm=client
+    )
+
+    assert deps.allowed_producers == set(accounts)
+
+
+def test_a_list_that_is_not_the_deployed_one_is_refused(ssm, ram_client):
+    # E.g. read between CloudFormation's update of the parameter and of the function.
+    client, stub = ssm
+    stub.add_response(
+        "get_parameters",
+        {"Parameters": [parameter(PARAMETER_NAMES[0], f"{PRODUCER},{STRANGER}")]},
+        {"Names": PARAMETER_NAMES[:1]},
+    )
+    environment = allow_list_environment(names=PARAMETER_NAMES[:1])
+
+    with pytest.raises(InvalidAllowList, match="does not match ALLOWED_PRODUCERS_SHA256"):
+        acceptor.load_dependencies(environment, ram=ram_client, ssm=client)
+
+
+def test_a_missing_parameter_is_named(ssm, ram_client):
+    client, stub = ssm
+    stub.add_response(
+        "get_parameters",
+        {
+            "Parameters": [parameter(PARAMETER_NAMES[0], PRODUCER)],
+            "InvalidParameters": [PARAMETER_NAMES[1]],
+        },
+        {"Names": PARAMETER_NAMES},
+    )
+
+    with pytest.raises(InvalidAllowList, match=PARAMETER_NAMES[1]):
+        acceptor.load_dependencies(allow_list_environment(), ram=ram_client, ssm=client)
+
+
+@pytest.mark.parametrize("value", ["1111", "111111111111,abc", "111111111111 222222222222"])
+def test_a_malformed_parameter_value_names_the_parameter(ssm, ram_client, value):
+    client, stub = ssm
+    stub.add_response(
+        "get_parameters",
+        {"Parameters": [parameter(PARAMETER_NAMES[0], value)]},
+        {"Names": PARAMETER_NAMES[:1]},
+    )
+    environment = allow_list_environment(names=PARAMETER_NAMES[:1])
+
+    with pytest.raises(InvalidAllowList, match=f"SSM parameter {PARAMETER_NAMES[0]}"):
+        acceptor.load_dependencies(environment, ram=ram_client, ssm=client)
+
+
+def test_no_parameters_named_fails_the_invocation_before_any_call(lambda_environment):
+    lambda_environment.delenv(ALLOW_LIST_PARAMETERS_VARIABLE, raising=False)
     with pytest.raises(InvalidAllowList, match="not set or empty"):
         handle(SCHEDULED_EVENT, FakeContext())
 
 
-def test_default_dependencies_are_built_once_with_standard_retries(lambda_environment):
-    lambda_environment.setenv("ALLOWED_PRODUCER_ACCOUNTS", f"{PRODUCER},{OTHER_PRODUCER}")
+def test_default_dependencies_are_built_once_with_standard_retries(lambda_environment, ssm):
+    client, stub = ssm
+    stub.add_response(
+        "get_parameters",
+        {"Parameters": [parameter(PARAMETER_NAMES[0], f"{PRODUCER},{OTHER_PRODUCER}")]},
+        {"Names": PARAMETER_NAMES[:1]},
+    )
+    for key, value in allow_list_environment(names=PARAMETER_NAMES[:1]).items():
+        lambda_environment.setenv(key, value)
+    lambda_environment.setattr(acceptor.aws_edge, "create_ssm_client", lambda: client)
 
     deps = acceptor.default_dependencies()
 
-    assert deps is acceptor.default_dependencies()
+    assert deps is acceptor.default_dependencies()  # the parameters were read once
     assert deps.allowed_producers == ALLOWED
     assert deps.ram.meta.service_model.service_name == "ram"
     assert deps.ram.meta.region_name == REGION
     assert deps.ram.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
+
+
+def test_the_ssm_client_has_standard_retries_in_the_functions_region(lambda_environment):
+    client = aws_edge.create_ssm_client()
+    assert client.meta.service_model.service_name == "ssm"
+    assert client.meta.region_name == REGION
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 8}
 
 
 # ---------------------------------------------------------------------------- retries
