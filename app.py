@@ -7,7 +7,8 @@ Read top-down: config/model.py (what the file may say) -> this file -> stacks/ -
 `-c stacks=...`, `-c accounts=...` and `-c regions=...` build only the selected stacks
 (config/selection.py). More than `STACKS_PER_PROCESS` stacks are synthesized in batches, one
 process each, and merged into one cloud assembly (stacks/batch_synthesis.py), so memory stays
-bounded whatever the size of the fleet. The CDK is imported only where stacks are built: the
+bounded whatever the size of the fleet. Every synthesized template is then measured against
+the limits that only bite at deploy time (cli/deploy_limits.py); one over a limit fails. The CDK is imported only where stacks are built: the
 parent of a batched synthesis only plans and merges, and never starts the CDK's JavaScript
 runtime.
 """
@@ -92,8 +93,18 @@ def main() -> int:
 
     app = App()
     build_app(app, config, plans)
-    app.synth()
-    return 0
+    assembly = app.synth()
+    return refuse_what_would_not_deploy(Path(assembly.directory))
+
+
+def refuse_what_would_not_deploy(cdk_out: Path) -> int:
+    """Fail the synthesis if a template exceeds a limit that only bites at deploy time."""
+    from cli.deploy_limits import measure_assembly
+
+    exceeded = [m for m in measure_assembly(cdk_out) if m.exceeded]
+    for measurement in exceeded:
+        print(f"error: would not deploy: {measurement}", file=sys.stderr)
+    return 1 if exceeded else 0
 
 
 if __name__ == "__main__":

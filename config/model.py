@@ -347,10 +347,18 @@ def parse_config(raw: Any, source: str = "<config>") -> SharingConfig:
             f"{source}: expected a mapping at the top level, got {type(raw).__name__}"
         )
     try:
-        return SharingConfig.model_validate(raw)
+        config = SharingConfig.model_validate(raw)
     except ValidationError as exc:
         lines = [_describe(error, raw) for error in exc.errors()]
         raise ConfigError(f"{source}: invalid configuration\n  - " + "\n  - ".join(lines)) from None
+    from config.capacity import capacity_problems  # it plans stacks: imports this module
+
+    problems = list(capacity_problems(plan_stacks(config)))
+    if problems:
+        raise ConfigError(
+            f"{source}: cannot be deployed within AWS limits\n  - " + "\n  - ".join(problems)
+        )
+    return config
 
 
 def load_config(path: str | Path) -> SharingConfig:

@@ -114,21 +114,33 @@ def _owners_that_fit(budget: int, sid: str, invitation_arn: str) -> int:
     return max(0, (budget - empty + 1) // (ACCOUNT_ID_LENGTH + 3))
 
 
-def fence_layout(owners: Sequence[str], invitation_arn: str) -> FenceLayout:
-    """Owners packed into the inline statement first, then into managed policies."""
-    owners = sorted(owners)
-    inline_count = _owners_that_fit(inline_fence_budget(len(owners)), FENCE_SID, invitation_arn)
-    inline = (fence_statement(FENCE_SID, invitation_arn, owners[:inline_count]),)
-    managed: list[dict] = []
-    rest = owners[inline_count:]
-    while rest:
-        sid = f"{FENCE_SID}{len(managed) + 2}"
+def _part_sizes(producers: int, invitation_arn: str) -> list[int]:
+    """How many owners the inline statement and each managed policy take, in order."""
+    sizes = [
+        min(producers, _owners_that_fit(inline_fence_budget(producers), FENCE_SID, invitation_arn))
+    ]
+    rest = producers - sizes[0]
+    while rest > 0:
+        sid = f"{FENCE_SID}{len(sizes) + 1}"
         fit = _owners_that_fit(
             IAM_MANAGED_POLICY_CHARS - _POLICY_DOCUMENT_ENVELOPE, sid, invitation_arn
         )
-        managed.append(fence_statement(sid, invitation_arn, rest[:fit]))
-        rest = rest[fit:]
-    return FenceLayout(inline if owners else (), tuple(managed))
+        sizes.append(min(rest, fit))
+        rest -= sizes[-1]
+    return sizes
+
+
+def fence_layout(owners: Sequence[str], invitation_arn: str) -> FenceLayout:
+    """Owners packed into the inline statement first, then into managed policies."""
+    owners = sorted(owners)
+    if not owners:
+        return FenceLayout((), ())
+    statements, start = [], 0
+    for number, size in enumerate(_part_sizes(len(owners), invitation_arn), start=1):
+        sid = FENCE_SID if number == 1 else f"{FENCE_SID}{number}"
+        statements.append(fence_statement(sid, invitation_arn, owners[start : start + size]))
+        start += size
+    return FenceLayout((statements[0],), tuple(statements[1:]))
 
 
 @functools.cache
@@ -137,8 +149,7 @@ def max_producers_per_consumer(invitation_arn: str = WORST_CASE_INVITATION_ARN) 
     low, high = 1, 100_000
     while low < high:  # the largest n whose layout needs at most the quota of managed policies
         middle = (low + high + 1) // 2
-        owners = [f"{n:012d}" for n in range(middle)]
-        if len(fence_layout(owners, invitation_arn).managed) <= IAM_MANAGED_POLICIES_PER_ROLE:
+        if len(_part_sizes(middle, invitation_arn)) - 1 <= IAM_MANAGED_POLICIES_PER_ROLE:
             low = middle
         else:
             high = middle - 1

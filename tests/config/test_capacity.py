@@ -1,0 +1,52 @@
+"""Configs that could not be deployed within AWS quotas are refused before anything is built."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import capacity
+from config.model import ConfigError, parse_config
+from lineage_constructs.acceptor_layout import max_producers_per_consumer
+
+
+def hub_config(spokes: int, direction: str) -> dict:
+    accounts = [{"id": "100000000000", "name": "hub", "region": "us-east-1"}]
+    accounts += [
+        {"id": f"{200000000000 + n:012d}", "name": f"spoke-{n}", "region": "us-east-1"}
+        for n in range(spokes)
+    ]
+    return {
+        "accounts": accounts,
+        "topology": {"type": "hub-and-spoke", "hub": "hub", "direction": direction},
+    }
+
+
+def test_a_500_account_mesh_is_within_every_quota():
+    accounts = [
+        {"id": f"{100000000000 + n:012d}", "name": f"team-{n}", "region": "us-east-1"}
+        for n in range(500)
+    ]
+    parse_config({"accounts": accounts, "topology": {"type": "mesh"}})
+
+
+def test_a_consumer_beyond_what_its_acceptor_role_can_be_fenced_to_is_refused():
+    too_many = max_producers_per_consumer() + 1
+    with pytest.raises(ConfigError) as caught:
+        parse_config(hub_config(too_many, "spokes-to-hub"), source="fleet.yaml")
+    message = str(caught.value)
+    assert message.startswith("fleet.yaml: cannot be deployed within AWS limits")
+    assert f"hub (100000000000) in us-east-1 would accept invitations from {too_many:,}" in message
+    assert "10,240 characters of inline policy per role, 6,144 per managed policy" in message
+    assert "10 managed policies per role" in message
+    assert "share through AWS Organizations instead" in message
+
+
+def test_a_producer_beyond_the_principals_of_one_share_is_refused(monkeypatch):
+    monkeypatch.setattr(capacity, "RAM_PRINCIPALS_PER_SHARE", 3)
+    parse_config(hub_config(3, "hub-to-spokes"))
+    with pytest.raises(ConfigError) as caught:
+        parse_config(hub_config(4, "hub-to-spokes"))
+    message = str(caught.value)
+    assert "hub (100000000000) in us-east-1 would share with 4 consumers" in message
+    assert "a RAM resource share holds at most 3 principals" in message
+    assert "share through AWS Organizations instead" in message
