@@ -1,7 +1,8 @@
 # Two commands for a newcomer (see README):
 #   make demo   installs everything, then runs the main job on the shipped example config
 #   make test   installs everything, then runs the whole test suite
-# `make bench` measures the simulated rollout and writes bench/results.md.
+# `make bench` measures the simulated rollout (bench/results.md) and synthesis at 3 to 500
+# accounts (bench/scale_results.md); it takes a quarter of an hour.
 # Everything the project needs is installed here, from pinned files: nothing by hand.
 
 PYTHON ?= python3
@@ -34,6 +35,7 @@ demo: synth
 
 bench: synth
 	$(VENV)/bin/python -m bench.rollout_bench
+	$(VENV)/bin/python -m bench.scale_bench
 
 test: install
 	$(VENV)/bin/python -m pytest

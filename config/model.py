@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -241,17 +241,21 @@ def _cross_field_problems(config: SharingConfig) -> Iterable[str]:
     if len(config.accounts) < 2:
         yield "accounts: sharing needs at least two accounts"
         return
-    shares_a_region: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
-    for producer, consumer in config.edges():
-        key = (producer.regions, consumer.regions)
-        if key not in shares_a_region:  # a mesh has few distinct region lists, many pairs
-            shares_a_region[key] = bool(set(producer.regions) & set(consumer.regions))
-        if not shares_a_region[key]:
-            yield (
-                f"topology: {producer.name} -> {consumer.name} have no region in common "
-                f"({list(producer.regions)} vs {list(consumer.regions)}); "
-                "lineage groups and RAM shares are regional"
-            )
+    for producer, consumer in _pairs_without_a_common_region(config):
+        yield (
+            f"topology: {producer.name} -> {consumer.name} have no region in common "
+            f"({list(producer.regions)} vs {list(consumer.regions)}); "
+            "lineage groups and RAM shares are regional"
+        )
+
+
+def _pairs_without_a_common_region(config: SharingConfig) -> list[tuple[Account, Account]]:
+    if isinstance(config.topology, MeshTopology):
+        # A mesh pairs everyone: compare the few distinct region lists, not every pair.
+        region_sets = {frozenset(account.regions) for account in config.accounts}
+        if all(a & b for a in region_sets for b in region_sets):
+            return []
+    return [(p, c) for p, c in config.edges() if not set(p.regions) & set(c.regions)]
 
 
 @dataclass(frozen=True)
@@ -279,42 +283,34 @@ class StackPlan:
 def plan_stacks(config: SharingConfig) -> list[StackPlan]:
     """One plan per (account, region); edges only hold in regions both accounts use."""
     consumers_of, producers_of = _partners(config)
+    in_region: dict[str, set[str]] = {}
+    for account in config.accounts:
+        for region in account.regions:
+            in_region.setdefault(region, set()).add(account.id)
     plans = []
     for account in config.accounts:
         for region in account.regions:
-            consumers = sorted(
-                {
-                    c.id
-                    for c in consumers_of.get(account.id, ())
-                    if c.id != account.id and region in c.regions
-                }
-            )
-            producers = sorted(
-                {
-                    p.id
-                    for p in producers_of.get(account.id, ())
-                    if p.id != account.id and region in p.regions
-                }
-            )
+            here = in_region[region] - {account.id}
+            consumers = tuple(sorted(consumers_of.get(account.id, set()) & here))
+            producers = tuple(sorted(producers_of.get(account.id, set()) & here))
             if consumers or producers:
-                plans.append(StackPlan(account, region, tuple(consumers), tuple(producers)))
+                plans.append(StackPlan(account, region, consumers, producers))
     return plans
 
 
-def _partners(
-    config: SharingConfig,
-) -> tuple[Mapping[str, Sequence[Account]], Mapping[str, Sequence[Account]]]:
-    """Account id -> its consumers, and -> its producers (in a mesh, everyone: callers skip
-    the account itself). Indexed once, because scanning every edge for every account is
-    quadratic in the size of a mesh."""
+def _partners(config: SharingConfig) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Account id -> the ids it shares with, and -> the ids it accepts from, before regions.
+    Indexed once, because scanning every edge for every account is quadratic in a mesh."""
     if isinstance(config.topology, MeshTopology):
-        everyone = {account.id: config.accounts for account in config.accounts}
-        return everyone, everyone
-    consumers_of: dict[str, list[Account]] = {}
-    producers_of: dict[str, list[Account]] = {}
+        everyone = {account.id for account in config.accounts}
+        return {account.id: everyone for account in config.accounts}, {
+            account.id: everyone for account in config.accounts
+        }
+    consumers_of: dict[str, set[str]] = {}
+    producers_of: dict[str, set[str]] = {}
     for producer, consumer in config.edges():
-        consumers_of.setdefault(producer.id, []).append(consumer)
-        producers_of.setdefault(consumer.id, []).append(producer)
+        consumers_of.setdefault(producer.id, set()).add(consumer.id)
+        producers_of.setdefault(consumer.id, set()).add(producer.id)
     return consumers_of, producers_of
 
 

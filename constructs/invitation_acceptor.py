@@ -36,7 +36,9 @@ from lineage_constructs.nag_findings import finding_partition
 class InvitationAcceptor(Construct):
     """Auto-accept Lambda, its fenced role, triggers, dead-letter queue and alarms.
 
-    Exposes `function`, `role`, `dead_letter_queue`, `errors_alarm`, `dead_letters_alarm`.
+    Exposes `function`, `role`, `fence_policies` (managed policies beyond the inline one, for
+    very large fleets), `allow_list_parameters`, `dead_letter_queue`, `errors_alarm`,
+    `dead_letters_alarm`.
     """
 
     def __init__(
@@ -50,6 +52,8 @@ class InvitationAcceptor(Construct):
     ) -> None:
         super().__init__(scope, id_)
         producers = sorted(producer_accounts)
+        if not producers:
+            raise ValueError(f"{self.node.path}: an acceptor needs at least one producer account")
 
         self.dead_letter_queue = sqs.Queue(
             self,

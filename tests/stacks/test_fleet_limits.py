@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cfnlint.api import ManualArgs, lint_file
 
 import app as cdk_app
 from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
@@ -192,3 +193,15 @@ def test_a_consumer_at_capacity_is_fenced_to_exactly_its_producers(consumer_at_c
     assert not accept("999999999999") and not accept(HUB)
     parameters = [json.dumps(v) for v in hub.ssm_parameters.values()]
     assert len(hub.accepts_from) == max_producers_per_consumer() and len(parameters) == 14
+
+
+def test_cfn_lint_passes_the_template_with_managed_policies_and_many_parameters(
+    consumer_at_capacity,
+):
+    outdir, stacks = consumer_at_capacity
+    hub = stacks[HUB]
+    matches = lint_file(
+        outdir / f"{hub.name}.template.json",
+        config=ManualArgs(regions=[REGION], ignore_checks=["W3005"]),
+    )
+    assert [str(m) for m in matches] == []
