@@ -97,7 +97,8 @@ class RolloutPipeline(Construct):
             wave.add_stage(stage)
 
     def build(self) -> None:
-        """Create the CodePipeline resources now (CDK would at synth), then harden them."""
+        """Create the CodePipeline resources now (CDK would at synth): the chaining rule and
+        the acknowledgments need them."""
         self.pipeline.build_pipeline()
         if self._started_by is not None:
             events.Rule(

@@ -9,6 +9,7 @@ import itertools
 import pytest
 
 from config.model import Account, StackPlan, parse_config, plan_stacks
+from config.rollout import RolloutConfig
 from config.rollout_plan import (
     ACTIONS_PER_STACK,
     CODEPIPELINE_QUOTAS,
@@ -258,3 +259,22 @@ def test_without_a_rollout_section_teardown_is_the_stacks_and_the_bootstrap(exam
 
     assert [s.kind for s in steps] == [TeardownKind.PRODUCERS, TeardownKind.BOOTSTRAP]
     assert plan_rollout(example_config).pipelines == ()
+
+
+def test_an_empty_rollout_section_means_execution_policies_for_cdk_deploy_without_a_pipeline(
+    example_config,
+):
+    config = example_config.model_copy(update={"rollout": RolloutConfig()})
+    plan = plan_rollout(config)
+
+    assert plan.pipelines == ()
+    assert [t.execution_policy_stack_name for t in plan.targets] == [
+        "LineageSharingExecutionPolicy-training-us-east-1",
+        "LineageSharingExecutionPolicy-staging-us-east-1",
+        "LineageSharingExecutionPolicy-production-us-east-1",
+    ]
+    assert [s.kind for s in plan.teardown] == [
+        TeardownKind.PRODUCERS,
+        TeardownKind.BOOTSTRAP,
+        TeardownKind.EXECUTION_POLICIES,
+    ]
