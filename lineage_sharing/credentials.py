@@ -86,20 +86,26 @@ class AccountSessions:
         self._names = dict(names)
         self._session_factory = session_factory
         self._sts_client = sts_client
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the dicts below and the base session
+        self._account_locks: dict[str, threading.Lock] = {}
         self._sessions: dict[str, boto3.Session] = {}
         self._base: boto3.Session | None = None
 
     def __call__(self, service: str, account: str, region: str) -> Any:
         session = self.session(account, region)
-        with self._lock:
+        with self._account_lock(account):
             return session.client(service, region_name=region)
 
     def session(self, account: str, region: str) -> boto3.Session:
-        with self._lock:
+        """The account's session, made on first use; accounts are made concurrently."""
+        with self._account_lock(account):
             if account not in self._sessions:
                 self._sessions[account] = self._new_session(account, region)
             return self._sessions[account]
+
+    def _account_lock(self, account: str) -> threading.Lock:
+        with self._lock:
+            return self._account_locks.setdefault(account, threading.Lock())
 
     def describe(self, account: str, region: str) -> str:
         return self._source.describe(account, self._names.get(account), partition_of(region))
@@ -112,12 +118,14 @@ class AccountSessions:
         try:
             if profile:
                 session = self._session_factory(profile_name=profile)
-                self._check_account(session, account, region, label, f"profile {profile}")
+                sts = self._sts_client(session, region)
+                self._check_account(sts, account, label, f"profile {profile}")
                 return session
             if source.role_name:
                 return self._assume_role(account, region, label)
-            session = self._base_session()
-            self._check_account(session, account, region, label, self.describe(account, region))
+            session = self._new_base_session()  # one per account: sessions are not thread-safe
+            sts = self._sts_client(session, region)
+            self._check_account(sts, account, label, self.describe(account, region))
             return session
         except AccountAccessError:
             raise
@@ -128,16 +136,20 @@ class AccountSessions:
             ) from None
 
     def _base_session(self) -> boto3.Session:
+        """The session roles are assumed from; callers hold self._lock (it is shared)."""
         if self._base is None:
-            if self._source.base_profile:
-                self._base = self._session_factory(profile_name=self._source.base_profile)
-            else:
-                self._base = self._session_factory()
+            self._base = self._new_base_session()
         return self._base
+
+    def _new_base_session(self) -> boto3.Session:
+        if self._source.base_profile:
+            return self._session_factory(profile_name=self._source.base_profile)
+        return self._session_factory()
 
     def _assume_role(self, account: str, region: str, label: str) -> boto3.Session:
         arn = role_arn(partition_of(region), account, self._source.role_name or "")
-        sts = self._sts_client(self._base_session(), region)
+        with self._lock:
+            sts = self._sts_client(self._base_session(), region)
         try:
             credentials = sts.assume_role(RoleArn=arn, RoleSessionName=self._source.session_name)[
                 "Credentials"
@@ -157,10 +169,8 @@ class AccountSessions:
             region_name=region,
         )
 
-    def _check_account(
-        self, session: boto3.Session, account: str, region: str, label: str, source: str
-    ) -> None:
-        identity = self._sts_client(session, region).get_caller_identity()
+    def _check_account(self, sts: Any, account: str, label: str, source: str) -> None:
+        identity = sts.get_caller_identity()
         if identity["Account"] != account:
             raise AccountAccessError(
                 f"{label}: {source} is for account {identity['Account']} ({identity['Arn']}), "

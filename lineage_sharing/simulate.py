@@ -11,9 +11,11 @@ read.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from lineage_sharing.cloud_assembly import SynthesizedStack
 from lineage_sharing.status import StatusReport, check_pairs, render_pairs
@@ -56,13 +58,13 @@ def check_estate(
     estate: SimulatedEstate, stacks: list[SynthesizedStack], **options
 ) -> StatusReport:
     """`lineage-sharing status` against the simulated accounts, on the simulated clock."""
-    return check_pairs(
-        stacks,
-        estate.operator_client,
-        names=estate.names,
-        now=estate.world.clock.now,
-        **options,
-    )
+    lock = threading.Lock()
+
+    def clients(service: str, account: str, region: str) -> Any:
+        with lock:  # the simulation makes every client from one botocore session
+            return estate.operator_client(service, account, region)
+
+    return check_pairs(stacks, clients, names=estate.names, now=estate.world.clock.now, **options)
 
 
 def simulate(

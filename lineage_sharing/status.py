@@ -254,17 +254,20 @@ class _AccountFacts:
 
 
 class _CachedClients:
-    """One client per (service, account, region), made under a lock: botocore's client
-    creation is not thread-safe, the clients are."""
+    """One client per (service, account, region), each made once. Different accounts' clients
+    are made concurrently (an AssumeRole each); the factory must allow that."""
 
     def __init__(self, clients: ClientFactory) -> None:
         self._clients = clients
         self._made: dict[tuple[str, str, str], Any] = {}
+        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def __call__(self, service: str, account: str, region: str) -> Any:
         key = (service, account, region)
         with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
             if key not in self._made:
                 self._made[key] = self._clients(service, account, region)
             return self._made[key]

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -150,12 +152,17 @@ def simulated_accounts(example_app, monkeypatch):
     stacks = read_cloud_assembly(example_app.outdir)
     estate = SimulatedEstate.start(sorted({s.account for s in stacks}), NAMES)
     assert deploy_all(estate.rollout, stacks) == []
-    estate.rollout.advance(__import__("datetime").timedelta(hours=1))
+    estate.rollout.advance(timedelta(hours=1))
     built = []
+    lock = threading.Lock()
+
+    def clients(service, account, region):
+        with lock:  # the simulation makes every client from one botocore session
+            return estate.operator_client(service, account, region)
 
     def sessions(source, names):
         built.append(source)
-        return estate.operator_client
+        return clients
 
     monkeypatch.setattr("lineage_sharing.credentials.AccountSessions", sessions)
     return estate, built

@@ -151,6 +151,7 @@ def aws_config(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
@@ -189,3 +190,14 @@ def test_an_account_without_access_is_reported_and_the_check_goes_on(example_app
     assert not report.ok and {p.state for p in report.pairs} == {"unknown"}
     assert sorted(report.account_problems) == ["111111111111", "222222222222", "333333333333"]
     assert report.pairs[0].cause.startswith("333333333333: cannot assume")
+
+
+def test_no_credentials_at_all_is_an_access_problem_that_names_the_options(aws_config):
+    sessions = AccountSessions(CredentialSource(), NAMES)
+    with pytest.raises(AccountAccessError) as raised:
+        sessions.session(TRAINING, REGION)
+    message = str(raised.value)
+    assert message.startswith(
+        "training (111111111111): no credentials from the default credentials"
+    )
+    assert "--role-name" in message
