@@ -20,6 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from config.schema import schema_text
+from lineage_sharing import deploy_plan, graph
+from lineage_sharing.cloud_assembly import AssemblyInputs, InputError, load_inputs
+from lineage_sharing.credentials import AccountSessions, CredentialSource
+from lineage_sharing.status import StatusReport, check_pairs, render_report
+
 EXIT_OK, EXIT_NOT_OK, EXIT_USAGE = 0, 1, 2
 
 _EXAMPLES = {
@@ -199,18 +207,14 @@ class UsageError(Exception):
     """The command cannot start; the message says why and what to do."""
 
 
-def _inputs(args: argparse.Namespace) -> Any:
-    from lineage_sharing.cloud_assembly import InputError, load_inputs
-
+def _inputs(args: argparse.Namespace) -> AssemblyInputs:
     try:
         return load_inputs(args.config, args.cdk_out)
     except InputError as error:
         raise UsageError(str(error)) from None
 
 
-def _credential_source(args: argparse.Namespace, inputs: Any) -> Any:
-    from lineage_sharing.credentials import CredentialSource
-
+def _credential_source(args: argparse.Namespace, inputs: AssemblyInputs) -> CredentialSource:
     ids = {account.name: account.id for account in inputs.config.accounts}
     profiles = {}
     for entry in args.profile:
@@ -233,8 +237,6 @@ def _credential_source(args: argparse.Namespace, inputs: Any) -> Any:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from lineage_sharing import deploy_plan
-
     inputs = _inputs(args)
     source = _credential_source(args, inputs)
     print(inputs.describe())
@@ -252,14 +254,10 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from lineage_sharing.credentials import AccountSessions
-    from lineage_sharing.deploy_plan import deploy_command
-    from lineage_sharing.status import check_pairs, render_report
-
     inputs = _inputs(args)
     source = _credential_source(args, inputs)
+    if args.graph:
+        _picture_format(args.graph)
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     sessions = AccountSessions(source, inputs.names)
@@ -275,7 +273,7 @@ def _status(args: argparse.Namespace) -> int:
             inputs.stacks,
             sessions,
             names=inputs.names,
-            deploy_command=lambda stack: deploy_command(
+            deploy_command=lambda stack: deploy_plan.deploy_command(
                 stack,
                 inputs.deploy_config_path,
                 source.profile_for(stack.account, inputs.names.get(stack.account)),
@@ -303,11 +301,9 @@ def _advance(bar: Any, done: int, total: int) -> None:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from lineage_sharing import graph
-
     inputs = _inputs(args)
     states = _states_from(args.from_status, inputs) if args.from_status else None
-    fmt = args.format or (graph.format_for(args.output) if args.output else "mermaid")
+    fmt = args.format or (_picture_format(args.output) if args.output else "mermaid")
     picture = graph.render(
         inputs.stacks, inputs.names, states=states, fmt=fmt, caption=_caption(inputs, states)
     )
@@ -319,47 +315,42 @@ def _graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _states_from(path: Path, inputs: Any) -> dict[tuple[str, str, str], str]:
+def _states_from(path: Path, inputs: AssemblyInputs) -> dict[tuple[str, str, str], str]:
     try:
-        document = json.loads(path.read_text())
-        recorded = document["config"]["sha256"]
-        pairs = document["pairs"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UsageError(f"{path}: not a `status --json` output ({error})") from None
-    if recorded != inputs.record.sha256:
-        raise UsageError(
-            f"{path} was checked against another config (sha256 {recorded[:12]}) than "
-            f"{inputs.config_path} (sha256 {inputs.record.sha256[:12]}); check again"
-        )
-    return {
-        (p["producer"]["account"], p["consumer"]["account"], p["region"]): p["state"] for p in pairs
-    }
+        return graph.states_from_status(json.loads(path.read_text()), inputs.record.sha256)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path}: {error}") from None
 
 
-def _caption(inputs: Any, states: Any) -> str:
+def _caption(inputs: AssemblyInputs, states: Any) -> str:
     colored = "colored by status" if states else "planned (not checked)"
     return f"lineage sharing, {colored}; {inputs.describe()}"
 
 
-def _write_graph(path: Path | None, inputs: Any, report: Any) -> None:
+def _write_graph(path: Path | None, inputs: AssemblyInputs, report: StatusReport) -> None:
     if path is None:
         return
-    from lineage_sharing import graph
-
     states = {(p.producer_account, p.consumer_account, p.region): p.state for p in report.pairs}
-    try:
-        fmt = graph.format_for(path)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
     path.write_text(
         graph.render(
-            inputs.stacks, inputs.names, states=states, fmt=fmt, caption=_caption(inputs, states)
+            inputs.stacks,
+            inputs.names,
+            states=states,
+            fmt=_picture_format(path),
+            caption=_caption(inputs, states),
         )
         + "\n"
     )
 
 
-def _provenance(inputs: Any) -> dict[str, Any]:
+def _picture_format(path: Path) -> str:
+    try:
+        return graph.format_for(path)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _provenance(inputs: AssemblyInputs) -> dict[str, Any]:
     return {
         "config": {"path": inputs.config_path, "sha256": inputs.record.sha256},
         "cdk_out": str(inputs.cdk_out),
@@ -367,9 +358,13 @@ def _provenance(inputs: Any) -> dict[str, Any]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    # Imported here: the simulation needs the test dependencies (policy_sentry, regex), which
+    # the other commands do not.
     from lineage_sharing import simulate
 
     inputs = _inputs(args)
+    if args.graph:
+        _picture_format(args.graph)
     report = simulate.simulate(inputs.stacks, inputs.names)
     if args.json:
         document = {
@@ -394,8 +389,6 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from config.schema import schema_text
-
     text = schema_text()
     if args.output:
         args.output.write_text(text)

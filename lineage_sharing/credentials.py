@@ -22,15 +22,14 @@ import boto3
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lineage_sharing.text_table import account_label
-
 SessionFactory = Callable[..., boto3.Session]
 StsClientFor = Callable[[boto3.Session, str], Any]  # (session, region) -> sts client
 DEFAULT_SESSION_NAME = "lineage-sharing-status"
 
 
 class AccountAccessError(Exception):
-    """No usable credentials for one account; the message says why and what to do."""
+    """No usable credentials for one account; the message says why and what to do (the caller
+    says which account)."""
 
 
 def _default_sts_client(session: boto3.Session, region: str) -> Any:
@@ -113,26 +112,26 @@ class AccountSessions:
     # ------------------------------------------------------------------ building sessions
     def _new_session(self, account: str, region: str) -> boto3.Session:
         source = self._source
-        label = account_label(account, self._names)
         profile = source.profile_for(account, self._names.get(account))
         try:
             if profile:
                 session = self._session_factory(profile_name=profile)
                 sts = self._sts_client(session, region)
-                self._check_account(sts, account, label, f"profile {profile}")
+                self._check_account(sts, account, f"profile {profile}")
                 return session
             if source.role_name:
-                return self._assume_role(account, region, label)
+                return self._assume_role(account, region)
             session = self._new_base_session()  # one per account: sessions are not thread-safe
             sts = self._sts_client(session, region)
-            self._check_account(sts, account, label, self.describe(account, region))
+            self._check_account(sts, account, self.describe(account, region))
             return session
         except AccountAccessError:
             raise
         except (BotoCoreError, ClientError) as error:
             raise AccountAccessError(
-                f"{label}: no credentials from {self.describe(account, region)}: {error}; "
-                "pass --profile NAME=PROFILE, --profile-pattern or --role-name"
+                f"no credentials from {self.describe(account, region)}: {error}; "
+                f"pass --profile {self._names.get(account, account)}=PROFILE, "
+                "--profile-pattern or --role-name"
             ) from None
 
     def _base_session(self) -> boto3.Session:
@@ -146,7 +145,7 @@ class AccountSessions:
             return self._session_factory(profile_name=self._source.base_profile)
         return self._session_factory()
 
-    def _assume_role(self, account: str, region: str, label: str) -> boto3.Session:
+    def _assume_role(self, account: str, region: str) -> boto3.Session:
         arn = role_arn(partition_of(region), account, self._source.role_name or "")
         with self._lock:
             sts = self._sts_client(self._base_session(), region)
@@ -158,7 +157,7 @@ class AccountSessions:
             code = error.response.get("Error", {}).get("Code", "")
             message = error.response.get("Error", {}).get("Message", "")
             raise AccountAccessError(
-                f"{label}: cannot assume {arn} ({code}: {message}); create that role in the "
+                f"cannot assume {arn} ({code}: {message}); create that role in the "
                 "account with the read-only status policy (README: status on real accounts) "
                 "and let your base credentials assume it"
             ) from None
@@ -169,11 +168,11 @@ class AccountSessions:
             region_name=region,
         )
 
-    def _check_account(self, sts: Any, account: str, label: str, source: str) -> None:
+    def _check_account(self, sts: Any, account: str, source: str) -> None:
         identity = sts.get_caller_identity()
         if identity["Account"] != account:
             raise AccountAccessError(
-                f"{label}: {source} is for account {identity['Account']} ({identity['Arn']}), "
+                f"{source} is for account {identity['Account']} ({identity['Arn']}), "
                 f"not {account}; pass --profile {self._names.get(account, account)}=PROFILE "
                 "or --role-name"
             )

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lineage_sharing.cloud_assembly import SynthesizedStack, directed_pairs
 
@@ -38,6 +39,29 @@ class _Edge:
     producer: str  # node id
     consumer: str
     state: str
+
+
+def states_from_status(document: Any, config_sha256: str) -> dict[PairKey, str]:
+    """Each pair's state from `status --json` (or `simulate --json`) output, which must have been
+    checked against the same config (its sha256)."""
+    try:
+        recorded = document["config"]["sha256"]
+        pairs = document["pairs"]
+        states = {
+            (p["producer"]["account"], p["consumer"]["account"], p["region"]): p["state"]
+            for p in pairs
+        }
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"not a `status --json` output (no {error})") from None
+    if recorded != config_sha256:
+        raise ValueError(
+            f"checked against another config (sha256 {recorded[:12]}, not "
+            f"{config_sha256[:12]}); check again"
+        )
+    unknown = sorted(set(states.values()) - set(STYLES))
+    if unknown:
+        raise ValueError(f"unknown pair states {unknown}")
+    return states
 
 
 def format_for(path: Path) -> str:

@@ -108,8 +108,13 @@ def diagnose(
 ) -> PairStatus:
     """One pair's status. A `*_problem` says that account could not be checked (and why)."""
     if producer_problem or consumer_problem or producer is None or consumer is None:
-        problem = producer_problem or consumer_problem or "not checked"
-        return _status(pair, producer, None, None, _Finding(UNKNOWN, problem, _ACCESS_FIX))
+        who, problem = (
+            (pair.producer, producer_problem)
+            if producer_problem
+            else (pair.consumer, consumer_problem)
+        )
+        cause = f"cannot check {who}: {problem or 'not checked'}"
+        return _status(pair, producer, None, None, _Finding(UNKNOWN, cause, _ACCESS_FIX))
     invitation = consumer.latest_for(producer.share.arn) if producer.share else None
     finding = _ram_finding(pair, producer, invitation)
     if read is not None and read.ok:
@@ -120,7 +125,7 @@ def diagnose(
 
 
 _ACCESS_FIX = (
-    "give this command credentials for that account (--profile NAME=PROFILE, --profile-pattern "
+    "give this command credentials for that account (--profile ACCOUNT=PROFILE, --profile-pattern "
     "or --role-name) that allow the read-only status actions (README: status on real accounts)"
 )
 

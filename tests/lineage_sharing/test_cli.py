@@ -164,7 +164,7 @@ def simulated_accounts(example_app, monkeypatch):
         built.append(source)
         return clients
 
-    monkeypatch.setattr("lineage_sharing.credentials.AccountSessions", sessions)
+    monkeypatch.setattr(cli, "AccountSessions", sessions)
     return estate, built
 
 
@@ -231,7 +231,7 @@ def test_graph_refuses_a_status_of_another_config(example, tmp_path, capsys):
     status_json = tmp_path / "other.json"
     status_json.write_text(json.dumps({"config": {"sha256": "0" * 64}, "pairs": []}))
     code, _, err = run(capsys, "graph", *example, "--from-status", str(status_json))
-    assert code == 2 and "was checked against another config" in err
+    assert code == 2 and "checked against another config (sha256 000000000000" in err
 
 
 # ---------------------------------------------------------------------------- schema

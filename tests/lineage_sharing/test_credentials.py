@@ -111,7 +111,7 @@ def test_a_role_that_cannot_be_assumed_names_the_role_and_the_fix():
         sessions.session(TRAINING, REGION)
 
     message = str(raised.value)
-    assert message.startswith("training (111111111111): cannot assume ")
+    assert message.startswith("cannot assume ")
     assert "arn:aws:iam::111111111111:role/LineageSharingStatus (AccessDenied:" in message
     assert "read-only status policy" in message
 
@@ -173,7 +173,7 @@ def test_a_missing_profile_is_an_access_problem_not_a_crash(aws_config):
     sessions = AccountSessions(CredentialSource(profiles={TRAINING: "nope"}), NAMES)
     with pytest.raises(AccountAccessError) as raised:
         sessions.session(TRAINING, REGION)
-    assert "training (111111111111): no credentials from profile nope" in str(raised.value)
+    assert str(raised.value).startswith("no credentials from profile nope")
 
 
 def test_an_account_without_access_is_reported_and_the_check_goes_on(example_app):
@@ -183,13 +183,15 @@ def test_an_account_without_access_is_reported_and_the_check_goes_on(example_app
     stacks = read_cloud_assembly(example_app.outdir)
 
     def clients(service, account, region):
-        raise AccountAccessError(f"{account}: cannot assume arn:aws:iam::{account}:role/Status")
+        raise AccountAccessError(f"cannot assume arn:aws:iam::{account}:role/Status")
 
     report = check_pairs(stacks, clients, names={}, workers=2)
 
     assert not report.ok and {p.state for p in report.pairs} == {"unknown"}
     assert sorted(report.account_problems) == ["111111111111", "222222222222", "333333333333"]
-    assert report.pairs[0].cause.startswith("333333333333: cannot assume")
+    assert report.pairs[0].cause == (
+        "cannot check 333333333333: cannot assume arn:aws:iam::333333333333:role/Status"
+    )
 
 
 def test_no_credentials_at_all_is_an_access_problem_that_names_the_options(aws_config):
@@ -197,7 +199,5 @@ def test_no_credentials_at_all_is_an_access_problem_that_names_the_options(aws_c
     with pytest.raises(AccountAccessError) as raised:
         sessions.session(TRAINING, REGION)
     message = str(raised.value)
-    assert message.startswith(
-        "training (111111111111): no credentials from the default credentials"
-    )
-    assert "--role-name" in message
+    assert message.startswith("no credentials from the default credentials")
+    assert "pass --profile training=PROFILE, --profile-pattern or --role-name" in message
