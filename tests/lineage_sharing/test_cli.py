@@ -211,11 +211,9 @@ def test_graph_without_status_draws_every_pair_planned(example, capsys):
     assert "flowchart LR" in out and out.count("-->|planned|") == 6
 
 
-def test_graph_colors_pairs_from_a_status_json(example, tmp_path, capsys):
+def test_graph_colors_pairs_from_a_status_json(example, simulated_example, tmp_path, capsys):
     status_json = tmp_path / "simulated.json"
-    code, out, _ = run(capsys, "simulate", *example, "--json")
-    assert code == 0
-    status_json.write_text(out)
+    status_json.write_text(json.dumps(simulated_example))
     picture = tmp_path / "mesh.md"
 
     code, out, _ = run(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from lineage_sharing.cloud_assembly import read_cloud_assembly
+from lineage_sharing.cloud_assembly import (
+    SHARE_RESOURCE_TYPE,
+    SynthesizedStack,
+    read_cloud_assembly,
+)
 from lineage_sharing.deploy_plan import cdk_command, deploy_steps
-from tests.simulation.scenario_configs import example_with
 
 
 def names(step) -> list[str]:
@@ -20,13 +23,23 @@ def test_a_consumer_only_hub_comes_first(hub_app):
     assert not any(s.cycle for s in steps)
 
 
-def test_a_chain_of_edges_deploys_from_the_last_consumer_back(synthesize_config):
-    chain = example_with(
-        topology={"type": "edges", "edges": {"training": ["staging"], "staging": ["production"]}}
-    )
-    steps = deploy_steps(read_cloud_assembly(synthesize_config(chain).outdir))
-    assert [names(s) for s in steps] == [
-        ["LineageSharing-production-us-east-1"],
+def sharing_stack(name: str, account: str, principals: list[str]) -> SynthesizedStack:
+    """Just what the order reads of a template: the share's principals."""
+    share = {"Type": SHARE_RESOURCE_TYPE, "Properties": {"Principals": principals}}
+    template = {"Resources": {"Share": share} if principals else {}}
+    return SynthesizedStack(f"LineageSharing-{name}-us-east-1", account, "us-east-1", template)
+
+
+def test_a_chain_of_edges_deploys_from_the_last_consumer_back():
+    # training -> staging -> production, and research shares with nobody in this region.
+    stacks = [
+        sharing_stack("training", "111111111111", ["222222222222"]),
+        sharing_stack("staging", "222222222222", ["333333333333"]),
+        sharing_stack("production", "333333333333", []),
+        sharing_stack("research", "444444444444", []),
+    ]
+    assert [names(s) for s in deploy_steps(stacks)] == [
+        ["LineageSharing-production-us-east-1", "LineageSharing-research-us-east-1"],
         ["LineageSharing-staging-us-east-1"],
         ["LineageSharing-training-us-east-1"],
     ]

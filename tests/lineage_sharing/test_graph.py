@@ -57,11 +57,10 @@ def test_the_format_follows_the_file_suffix():
         graph.format_for(Path("a.png"))
 
 
-def test_the_readme_embeds_the_example_picture_after_the_simulated_rollout(stacks):
-    from lineage_sharing.simulate import simulate
-
-    report = simulate(stacks, NAMES)
-    states = {(p.producer_account, p.consumer_account, p.region): p.state for p in report.pairs}
+def test_the_readme_embeds_the_example_picture_after_the_simulated_rollout(
+    stacks, simulated_example
+):
+    states = graph.states_from_status(simulated_example, simulated_example["config"]["sha256"])
     expected = graph.render(stacks, NAMES, states=states, fmt="markdown")
 
     assert expected in README.read_text(), "README: paste `lineage-sharing graph` output again"
