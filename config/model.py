@@ -74,6 +74,11 @@ class ConfigError(Exception):
     """The config file is invalid; the message lists every problem found."""
 
 
+class _CrossFieldProblems(ValueError):
+    """Raised by the model's cross-field check; parse_config reports these problems from the
+    raw file instead (so they come even when fields fail too), and skips this error."""
+
+
 @functools.cache
 def known_regions() -> frozenset[str]:
     """Regions where both RAM and SageMaker exist, from botocore's bundled endpoint data."""
@@ -254,7 +259,7 @@ class SharingConfig(_Strict):
         ]
         problems = list(_cross_field_problems(drafts, self.topology))
         if problems:
-            raise ValueError("\n  - ".join(problems))
+            raise _CrossFieldProblems("\n  - ".join(problems))
         return self
 
     def account_named(self, name: str) -> Account:
@@ -589,7 +594,7 @@ def _problems(raw: dict[str, Any], error: ValidationError) -> list[str]:
     lines = []
     for detail in details:
         loc = tuple(detail["loc"])
-        if detail["type"] == "value_error" and not loc:
+        if isinstance(detail.get("ctx", {}).get("error"), _CrossFieldProblems):
             continue  # the cross-field checks of a valid model: reported below
         if any(len(other) > len(loc) and other[: len(loc)] == loc for other in locations):
             continue  # e.g. "too short" of a list whose item failed: the item's error says more

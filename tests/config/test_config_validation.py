@@ -383,3 +383,13 @@ def test_a_mesh_per_region_refuses_an_account_nobody_shares_a_region_with():
     raw["accounts"].append({"id": "555555555555", "name": "lonely", "region": "ap-south-1"})
     with pytest.raises(ConfigError, match=r"accounts\[4\]: lonely has no partner"):
         parse_config(raw)
+
+
+def test_a_cross_field_problem_of_a_valid_file_is_reported_once():
+    raw = with_changes(set_account(1, name="training"))
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw)
+    problems = str(raised.value).splitlines()[1:]
+    assert problems == [
+        "  - accounts[1].name: account name 'training' is listed more than once (first at accounts[0])"
+    ]
