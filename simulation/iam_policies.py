@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cli.cloud_assembly import SynthesizedStack
+from lineage_sharing.cloud_assembly import SynthesizedStack
 
 POLICY_TYPE = "AWS::IAM::Policy"
 ROLE_TYPE = "AWS::IAM::Role"

@@ -26,17 +26,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cli.cloud_assembly import (
+from invitation_acceptor import handler as acceptor_handler
+from invitation_acceptor.decisions import (
+    ALLOWED_PRODUCER_ACCOUNTS_VARIABLE,
+    parse_allowed_producer_accounts,
+)
+from lineage_sharing.cloud_assembly import (
     ACCEPTOR_HANDLER,
     SHARE_IS_COMPLETE_HANDLER,
     SHARE_ON_EVENT_HANDLER,
     SHARE_RECONCILE_HANDLER,
     SynthesizedStack,
-)
-from invitation_acceptor import handler as acceptor_handler
-from invitation_acceptor.decisions import (
-    ALLOWED_PRODUCER_ACCOUNTS_VARIABLE,
-    parse_allowed_producer_accounts,
 )
 from share_manager import handler as share_handler
 from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn

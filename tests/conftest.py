@@ -32,8 +32,10 @@ class SynthesizedApp:
         return self.outdir / f"{stack_name}.template.json"
 
 
-def synthesize(config: SharingConfig, outdir: Path) -> SynthesizedApp:
-    app, stacks = cdk_app.synthesize_in_process(config, outdir)
+def synthesize(
+    config: SharingConfig, outdir: Path, config_path: Path | None = None
+) -> SynthesizedApp:
+    app, stacks = cdk_app.synthesize_in_process(config, outdir, config_path)
     templates = {
         stack.stack_name: json.loads((outdir / stack.template_file).read_text()) for stack in stacks
     }
@@ -48,7 +50,7 @@ def example_config() -> SharingConfig:
 
 @pytest.fixture(scope="session")
 def example_app(example_config, tmp_path_factory) -> SynthesizedApp:
-    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"))
+    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"), EXAMPLE_CONFIG)
 
 
 HUB_AND_SPOKE = {

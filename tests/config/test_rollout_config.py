@@ -118,7 +118,7 @@ def test_alternative_sources_are_accepted(source):
             },
             "rollout.pipeline.source: give exactly one of connection, codecommit or s3 (got ['codecommit', 's3'])",
         ),
-        ({"source": {"github": {}}}, "rollout.pipeline.source.github: unknown key (typo?)"),
+        ({"source": {"github": {}}}, "rollout.pipeline.source.github: unknown key (allowed here: "),
         ({"manual_approval_before_waves": [2, 2]}, "[2, 2] lists a wave twice"),
         (
             {"manual_approval_before_waves": [0]},
@@ -129,7 +129,7 @@ def test_alternative_sources_are_accepted(source):
             "rollout: pipeline.manual_approval_before_waves: no account is in wave(s) [3] "
             "(the accounts' waves are [1, 2])",
         ),
-        ({"approvals": [2]}, "rollout.pipeline.approvals: unknown key (typo?)"),
+        ({"approvals": [2]}, "rollout.pipeline.approvals: unknown key (allowed here: "),
     ],
 )
 def test_bad_pipeline_settings_name_the_field_and_the_value(change, expected):

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
+from lineage_sharing.cloud_assembly import SynthesizedStack, read_cloud_assembly
 
 EXAMPLE = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "config" / "example.yaml").read_text()

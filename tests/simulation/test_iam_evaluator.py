@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cli.cloud_assembly import (
+from lineage_sharing.cloud_assembly import (
     ACCEPTOR_HANDLER,
     SHARE_ON_EVENT_HANDLER,
     SynthesizedStack,

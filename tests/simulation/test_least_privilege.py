@@ -14,8 +14,12 @@ from datetime import timedelta
 
 import pytest
 
-from cli.cloud_assembly import ACCEPTOR_HANDLER, SHARE_ON_EVENT_HANDLER, SHARE_RECONCILE_HANDLER
 from invitation_acceptor import handler as acceptor
+from lineage_sharing.cloud_assembly import (
+    ACCEPTOR_HANDLER,
+    SHARE_ON_EVENT_HANDLER,
+    SHARE_RECONCILE_HANDLER,
+)
 from simulation.estate import SimulatedEstate
 from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn
 from simulation.rollout import deploy_all

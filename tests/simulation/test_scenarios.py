@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from cli.lineage_status import PairStatus
+from lineage_sharing.status import PairStatus
 from simulation.estate import SimulatedEstate
 from simulation.rollout import deploy_all
 from tests.simulation.scenario_configs import (

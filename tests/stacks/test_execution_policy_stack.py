@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from cli.cloud_assembly import SynthesizedStack
 from config.rollout_plan import plan_rollout
 from lineage_constructs.execution_policy_document import (
     ASSET_BUCKET,
@@ -18,6 +17,7 @@ from lineage_constructs.execution_policy_document import (
     dropped_permissions,
     uncovered_actions,
 )
+from lineage_sharing.cloud_assembly import SynthesizedStack
 from simulation.iam_policies import resolve
 from tests.conftest import PIPELINE_ACCOUNT
 
