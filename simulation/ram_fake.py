@@ -44,7 +44,9 @@ from simulation.ram_state import (
     ShareRecords,
     association_view,
     bool_value,
+    entity_contexts,
     invitation_view,
+    lineage_policy_action,
     request_tag_context,
     require_arn,
     resource_type,
@@ -63,6 +65,13 @@ DEFAULT_PAGE_SIZE = 50
 SHARE_EVENT = "Resource Share"
 INVITATION_EVENT = "Resource Share Invitation"
 ASSOCIATION_EVENT = "Resource Share Association"
+
+# Actions whose request names principals and resources, each authorized in its own context.
+_PER_ENTITY_ACTIONS = frozenset({"ram:AssociateResourceShare", "ram:DisassociateResourceShare"})
+# Calls that change who a shared lineage group's resource policy names.
+_POLICY_CHANGING_ACTIONS = frozenset(
+    {"ram:AssociateResourceShare", "ram:DisassociateResourceShare", "ram:DeleteResourceShare"}
+)
 
 
 class SharedResources(Protocol):
@@ -176,50 +185,91 @@ class RamFake:
         return lambda caller, params: [caller.authorization_request(action, ANY_RESOURCE)]
 
     def _authorize_create(self, caller: Caller, params: Params) -> list[AuthorizationRequest]:
-        context: dict[str, str | tuple[str, ...]] = {}
-        resource_arns = params.get("resourceArns", [])
-        if resource_arns:
-            context["ram:ResourceArn"] = tuple(resource_arns)
-            types = sorted({resource_type(arn) or "" for arn in resource_arns})
-            context["ram:RequestedResourceType"] = types[0] if len(types) == 1 else tuple(types)
-        if params.get("principals"):
-            context["ram:Principal"] = tuple(params["principals"])
+        common: dict[str, str | tuple[str, ...]] = {}
         if "allowExternalPrincipals" in params:
-            context["ram:RequestedAllowsExternalPrincipals"] = bool_value(
+            common["ram:RequestedAllowsExternalPrincipals"] = bool_value(
                 params["allowExternalPrincipals"]
             )
-        context |= request_tag_context(params.get("tags", []))
-        return [caller.authorization_request("ram:CreateResourceShare", ANY_RESOURCE, context)]
+        common |= request_tag_context(params.get("tags", []))
+        requests = [
+            caller.authorization_request("ram:CreateResourceShare", ANY_RESOURCE, context)
+            for context in entity_contexts(params, common)
+        ]
+        now = self._now()
+        principals = frozenset(params.get("principals", []))
+        new_share = "<the share being created>"
+        for group in params.get("resourceArns", []):
+            if resource_type(group) == LINEAGE_GROUP_RESOURCE_TYPE:
+                requests += self._lineage_policy_change(caller, group, {new_share: principals}, now)
+        return requests
 
     def _on_share(self, action: str) -> Callable[[Caller, Params], list[AuthorizationRequest]]:
         def authorization(caller: Caller, params: Params) -> list[AuthorizationRequest]:
             if "resourceShareArn" not in params:
                 raise NotImplementedError(f"{action} on a resource other than a resource share")
             arn = params["resourceShareArn"]
-            context: dict[str, str | tuple[str, ...]] = {}
+            common: dict[str, str | tuple[str, ...]] = {}
             share = self._records.shares.get(arn)
             if share is not None:
-                context["ram:ResourceShareName"] = share.name
-                context["ram:AllowsExternalPrincipals"] = bool_value(
-                    share.allow_external_principals
-                )
-                context |= tag_context("aws:ResourceTag", share.tags)
-                context |= tag_context("ram:ResourceTag", share.tags)
-            if params.get("principals"):
-                context["ram:Principal"] = tuple(params["principals"])
-            if params.get("resourceArns"):
-                context["ram:ResourceArn"] = tuple(params["resourceArns"])
+                common["ram:ResourceShareName"] = share.name
+                common["ram:AllowsExternalPrincipals"] = bool_value(share.allow_external_principals)
+                common |= tag_context("aws:ResourceTag", share.tags)
+                common |= tag_context("ram:ResourceTag", share.tags)
             if "allowExternalPrincipals" in params:
-                context["ram:RequestedAllowsExternalPrincipals"] = bool_value(
+                common["ram:RequestedAllowsExternalPrincipals"] = bool_value(
                     params["allowExternalPrincipals"]
                 )
             if "tags" in params:
-                context |= request_tag_context(params["tags"])
+                common |= request_tag_context(params["tags"])
             if "tagKeys" in params:
-                context["aws:TagKeys"] = tuple(params["tagKeys"])
-            return [caller.authorization_request(action, arn, context)]
+                common["aws:TagKeys"] = tuple(params["tagKeys"])
+            contexts = (
+                entity_contexts(params, common) if action in _PER_ENTITY_ACTIONS else [common]
+            )
+            requests = [caller.authorization_request(action, arn, c) for c in contexts]
+            if share is not None and action in _POLICY_CHANGING_ACTIONS:
+                requests += self._owning_service_requests(caller, action, share, params)
+            return requests
 
         return authorization
+
+    def _owning_service_requests(
+        self, caller: Caller, action: str, share: ResourceShare, params: Params
+    ) -> list[AuthorizationRequest]:
+        """What RAM needs of the caller at the owning service to change the groups' policies.
+
+        Inference: refused with AccessDeniedException before anything changes (RAM could also
+        report it later as a FAILED resource association; the handlers read those as well).
+        """
+        now = self._now()
+        current = self._records.policy_principals_of(share, now)
+        named = frozenset(params.get("principals", []))
+        requests = []
+        groups = dict.fromkeys(self._records.lineage_groups_of(share, now))
+        for arn in params.get("resourceArns", []):
+            if resource_type(arn) == LINEAGE_GROUP_RESOURCE_TYPE:
+                groups[arn] = None
+        for group in groups:
+            if action == "ram:AssociateResourceShare":
+                after = current | named
+            elif action == "ram:DeleteResourceShare" or group in params.get("resourceArns", []):
+                after = frozenset()  # the group leaves this share
+            else:
+                after = current - named
+            requests += self._lineage_policy_change(caller, group, {share.arn: after}, now)
+        return requests
+
+    def _lineage_policy_change(
+        self,
+        caller: Caller,
+        group: str,
+        changed: dict[str, frozenset[str]],
+        now: datetime,
+    ) -> list[AuthorizationRequest]:
+        before = self._records.lineage_policy_principals(group, now)
+        after = self._records.lineage_policy_principals(group, now, changed)
+        needed = lineage_policy_action(before, after)
+        return [caller.authorization_request(needed, ANY_RESOURCE)] if needed else []
 
     def _on_invitation(self, action: str) -> Callable[[Caller, Params], list[AuthorizationRequest]]:
         def authorization(caller: Caller, params: Params) -> list[AuthorizationRequest]:

@@ -34,31 +34,87 @@ def test_create_share_needs_star_but_is_fenced_to_the_own_lineage_group(example_
         "Action": "ram:CreateResourceShare",
         "Resource": "*",
         "Condition": {
-            "StringEquals": {
-                "ram:RequestedResourceType": "sagemaker:LineageGroup",
+            "StringEquals": {"ram:RequestedResourceType": "sagemaker:LineageGroup"},
+            "ArnEquals": {
                 "ram:ResourceArn": arn(
                     ":sagemaker:us-east-1:111111111111:lineage-group/sagemaker-default-lineage-group"
-                ),
-            }
+                )
+            },
+            "Bool": {"ram:RequestedAllowsExternalPrincipals": "true"},
+        },
+    }
+    # RAM authorizes each principal of the request in a context of its own.
+    assert statements["CreateShareForConfiguredConsumersOnly"] == {
+        "Sid": "CreateShareForConfiguredConsumersOnly",
+        "Effect": "Allow",
+        "Action": "ram:CreateResourceShare",
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"ram:Principal": ["222222222222", "333333333333"]},
+            "Bool": {"ram:RequestedAllowsExternalPrincipals": "true"},
         },
     }
 
 
 def test_share_management_is_limited_to_own_shares_with_the_configured_name(example_app):
     statements = handler_role_statements(example_app.templates["LineageSharing-staging-us-east-1"])
+    own_shares = arn(":ram:us-east-1:222222222222:resource-share/*")
+    assert statements["InviteOnlyConfiguredConsumers"] == {
+        "Sid": "InviteOnlyConfiguredConsumers",
+        "Effect": "Allow",
+        "Action": "ram:AssociateResourceShare",
+        "Resource": own_shares,
+        "Condition": {
+            "StringEquals": {
+                "ram:ResourceShareName": "sm_lineage_sharing",
+                "ram:Principal": ["111111111111", "333333333333"],
+            }
+        },
+    }
+    assert statements["DisassociateOnlyPrincipals"] == {
+        "Sid": "DisassociateOnlyPrincipals",
+        "Effect": "Allow",
+        "Action": "ram:DisassociateResourceShare",
+        "Resource": own_shares,
+        "Condition": {
+            "StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"},
+            "Null": {"ram:Principal": "false"},
+        },
+    }
     assert statements["ManageOnlyTheConfiguredShare"] == {
         "Sid": "ManageOnlyTheConfiguredShare",
         "Effect": "Allow",
-        "Action": [
-            "ram:AssociateResourceShare",
-            "ram:DeleteResourceShare",
-            "ram:DisassociateResourceShare",
-            "ram:TagResource",
-            "ram:UntagResource",
-        ],
-        "Resource": arn(":ram:us-east-1:222222222222:resource-share/*"),
+        "Action": ["ram:DeleteResourceShare", "ram:TagResource", "ram:UntagResource"],
+        "Resource": own_shares,
         "Condition": {"StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"}},
     }
+    assert statements["SetOnlyTheConfiguredExternalPrincipalsFlag"] == {
+        "Sid": "SetOnlyTheConfiguredExternalPrincipalsFlag",
+        "Effect": "Allow",
+        "Action": "ram:UpdateResourceShare",
+        "Resource": own_shares,
+        "Condition": {
+            "StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"},
+            "Bool": {"ram:RequestedAllowsExternalPrincipals": "true"},
+        },
+    }
+
+
+def test_both_roles_may_let_ram_maintain_the_lineage_group_policy(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    expected = {
+        "Sid": "LetRamMaintainTheLineageGroupPolicy",
+        "Effect": "Allow",
+        "Action": [
+            "sagemaker:CreateLineageGroupPolicy",
+            "sagemaker:DeleteLineageGroupPolicy",
+            "sagemaker:PutLineageGroupPolicy",
+        ],
+        "Resource": "*",
+    }
+    assert handler_role_statements(template)["LetRamMaintainTheLineageGroupPolicy"] == expected
+    reconcile = role_statements(template, "ReconcileRole")
+    assert reconcile["LetRamMaintainTheLineageGroupPolicy"] == expected
 
 
 def test_read_only_and_bootstrap_grants(example_app):
@@ -81,7 +137,12 @@ def test_exactly_these_grants_and_no_wildcard_action(example_app):
     statements = handler_role_statements(example_app.templates["LineageSharing-training-us-east-1"])
     assert set(statements) == {
         "CreateShareOfOwnLineageGroupOnly",
+        "CreateShareForConfiguredConsumersOnly",
+        "InviteOnlyConfiguredConsumers",
+        "DisassociateOnlyPrincipals",
         "ManageOnlyTheConfiguredShare",
+        "SetOnlyTheConfiguredExternalPrincipalsFlag",
+        "LetRamMaintainTheLineageGroupPolicy",
         "ReadShareState",
         "FindOwnLineageGroup",
         "CreateBootstrapMarkerContextOnly",
@@ -194,16 +255,16 @@ def test_the_schedule_role_may_only_read_and_re_invite_through_the_configured_sh
         "ram:GetResourceShareAssociations",
         "ram:GetResourceShares",
     ]
-    assert statements["InviteOnlyThroughTheConfiguredShare"] == {
-        "Sid": "InviteOnlyThroughTheConfiguredShare",
-        "Effect": "Allow",
-        "Action": ["ram:AssociateResourceShare", "ram:DisassociateResourceShare"],
-        "Resource": own_shares,
-        "Condition": {"StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"}},
-    }
+    handler = handler_role_statements(example_app.templates["LineageSharing-training-us-east-1"])
+    # The same fences as the custom resource's role, for the two calls the schedule makes.
+    assert statements["InviteOnlyConfiguredConsumers"] == handler["InviteOnlyConfiguredConsumers"]
+    assert statements["DisassociateOnlyPrincipals"] == handler["DisassociateOnlyPrincipals"]
+    assert statements["InviteOnlyConfiguredConsumers"]["Resource"] == own_shares
     assert set(statements) == {
         "ReadShareState",
-        "InviteOnlyThroughTheConfiguredShare",
+        "InviteOnlyConfiguredConsumers",
+        "DisassociateOnlyPrincipals",
+        "LetRamMaintainTheLineageGroupPolicy",
         "WriteLogsReconcile",
     }
 

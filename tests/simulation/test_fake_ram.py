@@ -558,7 +558,7 @@ def test_association_listing_checks_filters_and_shows_resources(world):
 # ------------------------------------------------------------------ authorization
 
 
-def test_create_is_authorized_on_star_with_the_reference_condition_keys(world):
+def test_create_is_authorized_per_resource_and_per_principal_as_ram_documents(world):
     group = lineage_group(world)
     authorizer = RecordingAuthorizer()
     world.authorizer = authorizer
@@ -566,23 +566,26 @@ def test_create_is_authorized_on_star_with_the_reference_condition_keys(world):
     ram(world, OWNER).create_resource_share(
         name="lineage",
         resourceArns=[group],
-        principals=[CONSUMER],
+        principals=[CONSUMER, STRANGER],
         allowExternalPrincipals=True,
         tags=[{"key": "team", "value": "ml"}],
     )
 
-    (request,) = authorizer.requests_for("ram:CreateResourceShare")
-    assert request.resource == "*"
-    assert (request.account, request.region) == (OWNER, REGION)
-    assert request.principal_arn == f"arn:aws:iam::{OWNER}:role/SimulationOperator"
-    assert request.context == {
-        "ram:RequestedResourceType": "sagemaker:LineageGroup",
-        "ram:ResourceArn": (group,),
-        "ram:Principal": (CONSUMER,),
+    requests = authorizer.requests_for("ram:CreateResourceShare")
+    assert {r.resource for r in requests} == {"*"}
+    assert {(r.account, r.region) for r in requests} == {(OWNER, REGION)}
+    assert {r.principal_arn for r in requests} == {f"arn:aws:iam::{OWNER}:role/SimulationOperator"}
+    common = {
         "ram:RequestedAllowsExternalPrincipals": "true",
         "aws:RequestTag/team": "ml",
         "aws:TagKeys": ("team",),
     }
+    # The resource's context has no ram:Principal; each principal's has no resource keys.
+    assert [r.context for r in requests] == [
+        {**common, "ram:ResourceArn": group, "ram:RequestedResourceType": "sagemaker:LineageGroup"},
+        {**common, "ram:Principal": CONSUMER},
+        {**common, "ram:Principal": STRANGER},
+    ]
 
 
 def test_share_actions_are_authorized_on_the_share_arn(world):
@@ -598,8 +601,57 @@ def test_share_actions_are_authorized_on_the_share_arn(world):
     (request,) = authorizer.requests_for("ram:AssociateResourceShare")
     assert request.resource == share_arn
     assert request.context["ram:ResourceShareName"] == "lineage"
-    assert request.context["ram:Principal"] == (CONSUMER,)
+    assert request.context["ram:Principal"] == CONSUMER
     assert request.context["aws:ResourceTag/env"] == "prod"
+
+
+def test_changing_who_a_lineage_group_is_shared_with_needs_the_owning_services_permission(world):
+    """Creating, changing and emptying the group's RAM-made policy: one action each."""
+    group = lineage_group(world)
+    authorizer = RecordingAuthorizer()
+    world.authorizer = authorizer
+    owner = ram(world, OWNER)
+
+    share_arn = owner.create_resource_share(
+        name="lineage", resourceArns=[group], principals=[CONSUMER]
+    )["resourceShare"]["resourceShareArn"]
+    owner.associate_resource_share(resourceShareArn=share_arn, principals=[STRANGER])
+    owner.disassociate_resource_share(resourceShareArn=share_arn, principals=[STRANGER])
+    owner.delete_resource_share(resourceShareArn=share_arn)
+
+    owning_service = [
+        (r.action, r.resource) for r in authorizer.requests if r.action.startswith("sagemaker:")
+    ]
+    assert owning_service == [
+        ("sagemaker:CreateLineageGroupPolicy", "*"),
+        ("sagemaker:PutLineageGroupPolicy", "*"),
+        ("sagemaker:PutLineageGroupPolicy", "*"),
+        ("sagemaker:DeleteLineageGroupPolicy", "*"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "missing", ["sagemaker:CreateLineageGroupPolicy", "sagemaker:DeleteLineageGroupPolicy"]
+)
+def test_a_caller_without_the_owning_services_permission_is_refused_and_nothing_changes(
+    world, missing
+):
+    group = lineage_group(world)
+    owner = ram(world, OWNER)
+    if missing == "sagemaker:DeleteLineageGroupPolicy":
+        share_arn = share_with(world, CONSUMER)
+    world.authorizer = RecordingAuthorizer(denied_actions={missing})
+
+    with pytest.raises(ClientError) as raised:
+        if missing == "sagemaker:CreateLineageGroupPolicy":
+            owner.create_resource_share(name="lineage", resourceArns=[group], principals=[CONSUMER])
+        else:
+            owner.delete_resource_share(resourceShareArn=share_arn)
+
+    assert error_code(raised) == "AccessDeniedException"
+    assert f"is not authorized to perform: {missing}" in raised.value.response["Error"]["Message"]
+    shares = owner.get_resource_shares(resourceOwner="SELF")["resourceShares"]
+    assert [s["status"] for s in shares] == ([] if "Create" in missing else ["ACTIVE"])
 
 
 def test_a_denied_accept_is_access_denied_on_the_invitation_arn(world):

@@ -1,9 +1,10 @@
 """Least privilege, proven on the synthesized templates rather than claimed.
 
 One rollout exercises every path the handlers have in production (create with bootstrap,
-accept, tag, untag, add an account late enough for its invitations to expire and be re-sent by
-the schedule, remove an account, tear down) while the IAM evaluator judges each call
-against the role policies from the templates. Two properties must hold:
+accept, tag, untag, repair a share whose external-principals flag was changed by hand, add an
+account late enough for its invitations to expire and be re-sent by the schedule, remove an
+account, tear down, re-invite the only consumer of a share) while the IAM evaluator judges each
+call against the role policies from the templates. Two properties must hold:
 - every call a handler made was allowed (the policies are sufficient);
 - every action a handler role is granted was used by some call (nothing is granted in vain).
 """
@@ -25,6 +26,7 @@ from tests.simulation.scenario_configs import (
     PRODUCTION,
     REGION,
     RESEARCH,
+    STAGING,
     TRAINING,
     own_lineage_group,
 )
@@ -37,11 +39,16 @@ USED_BY_THE_LAMBDA_SERVICE = frozenset(
 
 
 @pytest.fixture(scope="module")
-def exercised(mesh3, retagged, mesh4, mesh2) -> SimulatedEstate:
+def exercised(mesh3, retagged, mesh4, mesh2, hub) -> SimulatedEstate:
     estate = SimulatedEstate.start(NAMES.keys(), NAMES)
     rollout = estate.rollout
     deploy_all(rollout, list(mesh3.values()))  # bootstrap, create, accept
     rollout.advance(timedelta(hours=1))
+    # Someone forbids external principals on a share by hand: the next update allows them again.
+    drifted = rollout.deployed[mesh3[TRAINING].name].share_physical_id
+    estate.operator_client("ram", TRAINING, REGION).update_resource_share(
+        resourceShareArn=drifted, allowExternalPrincipals=False
+    )
     deploy_all(rollout, list(retagged.values()))  # tag the shares
     deploy_all(rollout, list(mesh3.values()))  # untag them again
     # research joins, but deploys its own stack only after the invitations expired: the others'
@@ -53,6 +60,12 @@ def exercised(mesh3, retagged, mesh4, mesh2) -> SimulatedEstate:
     deploy_all(rollout, list(mesh2.values()))  # production and research leave: disassociate
     for stack in [*mesh2.values(), mesh4[RESEARCH], mesh3[PRODUCTION]]:
         rollout.destroy(stack.name)  # delete the shares
+    # A share whose only consumer let its invitation expire: the schedule's re-invitation empties
+    # the lineage group's policy and then creates it again.
+    rollout.deploy(hub[STAGING])
+    rollout.advance(timedelta(hours=14))
+    rollout.deploy(hub[TRAINING])
+    rollout.advance(timedelta(hours=1))
     return estate
 
 
