@@ -120,10 +120,12 @@ class LineageGroupShare(Construct):
             )
         )
         if bootstrap_lineage_group:
+            # DescribeContext tells "already exists" (an earlier attempt made it) from any other
+            # refusal of CreateContext.
             self.role.add_to_policy(
                 iam.PolicyStatement(
-                    sid="CreateBootstrapMarkerContextOnly",
-                    actions=["sagemaker:CreateContext"],
+                    sid="BootstrapMarkerContextOnly",
+                    actions=["sagemaker:CreateContext", "sagemaker:DescribeContext"],
                     resources=[
                         stack.format_arn(
                             service="sagemaker",
@@ -222,6 +224,14 @@ class LineageGroupShare(Construct):
         )
         self.reconcile_role.add_to_policy(remove_principals_only(own_resource_shares, share_name))
         self.reconcile_role.add_to_policy(_let_ram_maintain_the_lineage_group_policy())
+        # The schedule reads the custom resource's properties from this stack's template.
+        self.reconcile_role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadThisStacksTemplate",
+                actions=["cloudformation:GetTemplate"],
+                resources=[stack.stack_id],
+            )
+        )
         Validations.of(self.reconcile_role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
@@ -252,14 +262,14 @@ class LineageGroupShare(Construct):
             targets=[
                 targets.LambdaFunction(
                     reconcile.function,
-                    # The same request the custom resource gets, addressed to the deployed share.
+                    # Names the custom resource and its deployed share; the handler reads the
+                    # properties from the template (an input holds at most 8,192 characters).
                     event=events.RuleTargetInput.from_object(
                         {
                             "RequestType": "Reconcile",
                             "StackId": stack.stack_id,
                             "LogicalResourceId": stack.get_logical_id(share.node.default_child),
                             "PhysicalResourceId": share.ref,
-                            "ResourceProperties": properties,
                         }
                     ),
                     # EventBridge retries delivering the event to Lambda; an old one is useless.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -86,6 +87,14 @@ class EventSink(Protocol):
     ) -> None: ...
 
 
+@dataclass
+class _Outcome:
+    entity: str | None  # None: any share
+    status: str
+    status_message: str
+    remaining: int
+
+
 class RamFake:
     def __init__(
         self,
@@ -110,6 +119,9 @@ class RamFake:
         # Resources of other services a scenario says exist (e.g. a subnet an account shares).
         self._other_resources: set[str] = set()
         self._client_tokens: dict[tuple[str, str, str, str], tuple[str, Response]] = {}
+        # Scenario controls: how the next associations of an entity and the next shares end.
+        self._association_outcomes: list[_Outcome] = []
+        self._share_outcomes: list[_Outcome] = []
         self._paging = Paging(
             invalid_token_error="InvalidNextTokenException", token_member="nextToken"
         )
@@ -178,6 +190,50 @@ class RamFake:
 
     def resources_shared_with(self, account: str, region: str) -> list[str]:
         return self._records.resources_shared_with(account, region, self._now())
+
+    # ------------------------------------------------------------------ scenario controls
+
+    def fail_share(self, share_arn: str, status_message: str) -> None:
+        """The share turns FAILED, as RAM reports it (with a statusMessage)."""
+        share = self._records.shares[share_arn]
+        share.lifecycle = share.lifecycle.changed("FAILED", self._now())
+        share.status_message = status_message
+
+    def fail_association(self, share_arn: str, entity: str, status_message: str) -> None:
+        """An existing principal or resource association of the share turns FAILED."""
+        now = self._now()
+        (association,) = [
+            a
+            for a in self._records.live_associations(self._records.shares[share_arn], now)
+            if a.entity == entity
+        ]
+        association.lifecycle = association.lifecycle.changed("FAILED", now)
+        association.status_message = status_message
+
+    def next_associations_end_as(
+        self, entity: str, status: str, status_message: str = "", *, times: int = 1
+    ) -> None:
+        """The next `times` associations of `entity` (a principal or a resource) end in
+        `status` instead: FAILED (with the message; a principal gets no invitation), or
+        ASSOCIATING for good (a resource RAM never finishes sharing)."""
+        if status not in ("FAILED", "ASSOCIATING"):
+            raise ValueError(
+                f"an association can be made to end FAILED or ASSOCIATING, not {status}"
+            )
+        self._association_outcomes.append(_Outcome(entity, status, status_message, times))
+
+    def next_shares_stay(self, status: str, *, times: int = 1) -> None:
+        """The next `times` shares created stay in `status` (PENDING) instead of ACTIVE."""
+        if status != "PENDING":
+            raise ValueError(f"a new share can be made to stay PENDING, not {status}")
+        self._share_outcomes.append(_Outcome(None, status, "", times))
+
+    def _take_outcome(self, outcomes: list[_Outcome], entity: str | None) -> _Outcome | None:
+        for outcome in outcomes:
+            if outcome.remaining > 0 and outcome.entity == entity:
+                outcome.remaining -= 1
+                return outcome
+        return None
 
     # ------------------------------------------------------------------ authorization
 
@@ -340,6 +396,8 @@ class RamFake:
             lifecycle=Lifecycle("ACTIVE", now),
         )
         self._check_resources(caller, resource_arns)
+        if (stays := self._take_outcome(self._share_outcomes, None)) is not None:
+            share.lifecycle = Lifecycle(stays.status, now)
         plans = self._records.plan_principals(share, principals, self._now())
         self._records.shares[share.arn] = share
         self._emit_to([share.owner], share, [share.arn], SHARE_EVENT, "ACTIVE")
@@ -688,16 +746,22 @@ class RamFake:
     def _add_principals(self, share: ResourceShare, plans: list[PrincipalPlan]) -> None:
         now = self._now()
         for plan in plans:
-            self._records.associations.append(
-                Association(
-                    share.arn,
-                    plan.principal,
-                    "PRINCIPAL",
-                    plan.external,
-                    created=now,
-                    lifecycle=Lifecycle(plan.status, now),
-                )
+            self._records.drop_restartable(share, plan.principal, now)
+            association = Association(
+                share.arn,
+                plan.principal,
+                "PRINCIPAL",
+                plan.external,
+                created=now,
+                lifecycle=Lifecycle(plan.status, now),
             )
+            self._records.associations.append(association)
+            ends = self._take_outcome(self._association_outcomes, plan.principal)
+            if ends is not None and ends.status == "FAILED":
+                association.lifecycle = Lifecycle("FAILED", now)
+                association.status_message = ends.status_message
+                self._emit_to([share.owner], share, [share.arn], ASSOCIATION_EVENT, "FAILED")
+                continue
             if plan.needs_invitation:
                 invitation = Invitation(
                     arn=f"arn:{self._partition}:ram:{share.region}:{share.owner}:resource-share-invitation/{self._new_id()}",
@@ -750,6 +814,7 @@ class RamFake:
         live = {a.entity for a in self._records.live_associations(share, now)}
         for arn in dict.fromkeys(resource_arns):
             if arn not in live:
+                ends = self._take_outcome(self._association_outcomes, arn)
                 self._records.associations.append(
                     Association(
                         share.arn,
@@ -757,7 +822,8 @@ class RamFake:
                         "RESOURCE",
                         external=False,
                         created=now,
-                        lifecycle=Lifecycle("ASSOCIATED", now),
+                        lifecycle=Lifecycle(ends.status if ends else "ASSOCIATED", now),
+                        status_message=ends.status_message if ends else "",
                     )
                 )
 

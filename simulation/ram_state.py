@@ -33,9 +33,21 @@ LINEAGE_GROUP_POLICY_ACTIONS = (
     PUT_LINEAGE_GROUP_POLICY,
     DELETE_LINEAGE_GROUP_POLICY,
 )
+# RAM operations that change who a shared lineage group's resource policy names: RAM needs one
+# of the three actions above of their caller (which one depends on the change).
+LINEAGE_GROUP_POLICY_CHANGING_OPERATIONS = frozenset(
+    {
+        "CreateResourceShare",
+        "AssociateResourceShare",
+        "DisassociateResourceShare",
+        "DeleteResourceShare",
+    }
+)
 # Principal association statuses that the group's RAM-made policy names (see
 # ShareRecords.lineage_policy_principals).
 POLICY_PRINCIPAL_STATUSES = frozenset({"ASSOCIATING", "ASSOCIATED"})
+# Principal associations an AssociateResourceShare starts afresh (see plan_principals).
+RESTARTABLE_PRINCIPAL_STATUSES = frozenset({"FAILED", "SUSPENDED"})
 # (service, ARN resource type) -> RAM resource type, for resources other than lineage groups
 # that scenarios share (a mistake or an attack: never what the acceptor should accept).
 OTHER_RESOURCE_TYPES = {("ec2", "subnet"): "ec2:Subnet", ("glue", "database"): "glue:Database"}
@@ -89,6 +101,7 @@ class ResourceShare:
     created: datetime
     updated: datetime  # the last change of name, flag or tags; the status has its own time
     lifecycle: Lifecycle
+    status_message: str = ""
 
     def status(self, now: datetime) -> str:
         return self.lifecycle.status_at(now)
@@ -397,8 +410,16 @@ class ShareRecords:
     def plan_principals(
         self, share: ResourceShare, principals: list[str], now: datetime
     ) -> list[PrincipalPlan]:
-        """Check every principal before anything changes, so a refused call changes nothing."""
-        live = {a.entity for a in self.live_associations(share, now)}
+        """Check every principal before anything changes, so a refused call changes nothing.
+
+        Inference: RAM documents no rule for associating a FAILED or SUSPENDED principal again;
+        the fake starts a fresh association (and invitation) for it, as for a new principal.
+        """
+        live = {
+            a.entity
+            for a in self.live_associations(share, now)
+            if not (a.type == "PRINCIPAL" and a.status(now) in RESTARTABLE_PRINCIPAL_STATUSES)
+        }
         plans = [self._plan_principal(share, p) for p in dict.fromkeys(principals) if p not in live]
         invitations = sum(plan.needs_invitation for plan in plans)
         pending = sum(
@@ -456,6 +477,19 @@ class ShareRecords:
         return PrincipalPlan(
             principal, "ASSOCIATED", False, False, organization.accounts_of(principal)
         )
+
+    def drop_restartable(self, share: ResourceShare, principal: str, now: datetime) -> None:
+        """Forget a FAILED or SUSPENDED association that is being started afresh."""
+        self.associations = [
+            a
+            for a in self.associations
+            if not (
+                a.share_arn == share.arn
+                and a.entity == principal
+                and a.type == "PRINCIPAL"
+                and a.status(now) in RESTARTABLE_PRINCIPAL_STATUSES
+            )
+        ]
 
     def withdraw_invitations(self, share: ResourceShare, receiver: str | None = None) -> None:
         # Inference: an unanswered invitation disappears when its principal is disassociated.
@@ -566,6 +600,7 @@ def share_view(share: ResourceShare, now: datetime) -> dict[str, Any]:
         "creationTime": share.created,
         "lastUpdatedTime": share.last_updated(now),
         "featureSet": "STANDARD",
+        **({"statusMessage": share.status_message} if share.status_message else {}),
     }
 
 
