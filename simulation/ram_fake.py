@@ -9,9 +9,16 @@ has passed on the simulated clock (read lazily, so deterministic; 0 makes them i
 changes complete at once. Behaviour the documentation does not pin down is marked "Inference"
 where it is decided.
 
-This module holds RamFake, the operations: their table, the IAM requests each makes, clientToken
-idempotency, then the operations by subject (shares, associations, invitations, principals,
-resources). The records they change and the rules read from them are in simulation.ram_state.
+Authorization as RAM does it: one IAM request context per resource and per principal a create
+or (dis)associate names (RAM user guide, example IAM policies), and, for a call that changes
+who a shared lineage group's resource policy names, the SageMaker lineage group policy action
+that change needs of the caller (RAM's "resourceOwningService:PutPolicyAction").
+
+This module holds RamFake, the operations: their table, scenario controls (a share or an
+association that fails, new shares kept PENDING), the IAM requests each operation makes,
+clientToken idempotency, then the operations by subject (shares, associations, invitations,
+principals, resources). The records they change and the rules read from them are in
+simulation.ram_state.
 """
 
 from __future__ import annotations

@@ -693,3 +693,68 @@ def test_list_operations_are_authorized_on_star(world):
         ("ram:GetResourceShares", "*"),
         ("ram:GetResourceShareAssociations", "*"),
     ]
+
+
+# ------------------------------------------------------------------ scenario controls
+
+
+def resource_association(world: World, share_arn: str) -> dict:
+    [association] = ram(world, OWNER).get_resource_share_associations(
+        associationType="RESOURCE", resourceShareArns=[share_arn]
+    )["resourceShareAssociations"]
+    return association
+
+
+def test_a_share_can_fail_and_reports_the_status_message(world):
+    share_arn = share_with(world, CONSUMER)
+
+    world.ram.fail_share(share_arn, "Internal failure.")
+
+    share = own_share(world, share_arn)
+    assert (share["status"], share["statusMessage"]) == ("FAILED", "Internal failure.")
+    with pytest.raises(ClientError) as raised:  # nothing more can be associated
+        ram(world, OWNER).associate_resource_share(
+            resourceShareArn=share_arn, principals=[STRANGER]
+        )
+    assert error_code(raised) == "InvalidStateTransitionException"
+    ram(world, OWNER).delete_resource_share(resourceShareArn=share_arn)  # but it can be deleted
+
+
+def test_a_resource_association_can_fail_now_or_at_the_next_share(world):
+    group = lineage_group(world)
+    world.ram.next_associations_end_as(group, "FAILED", "Could not attach the policy.")
+
+    failing = share_with(world, CONSUMER)
+    working = share_with(world, CONSUMER)
+
+    association = resource_association(world, failing)
+    assert (association["status"], association["statusMessage"]) == (
+        "FAILED",
+        "Could not attach the policy.",
+    )
+    assert own_share(world, failing)["status"] == "ACTIVE"  # the share itself looks fine
+    assert resource_association(world, working)["status"] == "ASSOCIATED"
+    world.ram.fail_association(working, group, "The policy was removed.")
+    assert resource_association(world, working)["status"] == "FAILED"
+
+
+def test_a_failed_principal_gets_no_invitation_and_associating_it_again_starts_afresh(world):
+    world.ram.next_associations_end_as(CONSUMER, "FAILED", "Cannot receive shares.")
+    share_arn = share_with(world, CONSUMER)
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "FAILED"
+    assert invitations(world, CONSUMER) == []
+
+    ram(world, OWNER).associate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "ASSOCIATING"
+    assert [i["status"] for i in invitations(world, CONSUMER)] == ["PENDING"]
+
+
+def test_new_shares_can_be_kept_pending(world):
+    world.ram.next_shares_stay("PENDING")
+
+    first, second = share_with(world), share_with(world)
+
+    assert [own_share(world, arn)["status"] for arn in (first, second)] == ["PENDING", "ACTIVE"]
+    with pytest.raises(ValueError, match="PENDING"):
+        world.ram.next_shares_stay("FAILED")

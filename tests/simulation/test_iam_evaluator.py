@@ -27,7 +27,7 @@ from simulation.iam import (
     role_policies,
     simulated_role_arn,
 )
-from simulation.iam_policies import UnresolvableIntrinsic, managed_policy_arns
+from simulation.iam_policies import UnresolvableIntrinsic, managed_policy_arns, simulated_stack_id
 
 TRAINING, STAGING, FOREIGN = "111111111111", "222222222222", "999999999999"
 REGION = "us-east-1"
@@ -504,6 +504,12 @@ def test_resolve_pseudo_parameters_and_resource_arns(training):
     )
     role = training.handler_role_logical_id(ACCEPTOR_HANDLER)
     assert resolved({"Fn::GetAtt": [role, "Arn"]}) == simulated_role_arn(training, role, "aws-cn")
+    # The stack id: the same ARN the rollout driver sends as StackId and GetTemplate knows.
+    stack_id = resolved({"Ref": "AWS::StackId"})
+    assert stack_id == simulated_stack_id(training, "aws-cn")
+    assert stack_id.startswith(
+        f"arn:aws-cn:cloudformation:{REGION}:{TRAINING}:stack/{training.name}/"
+    )
 
 
 def test_resolve_names_the_path_of_what_it_cannot_resolve(training):

@@ -278,7 +278,7 @@ _ON_EVENT = {CREATE: _on_create, UPDATE: _on_update, DELETE: _on_delete}
 def _complete_create_or_update(request: ShareRequest, deps: Dependencies) -> dict:
     if is_share_arn(request.physical_resource_id):
         try:
-            return _reconcile_share(request, deps, request.physical_resource_id, group=None)
+            return _reconcile_share(request, deps, request.physical_resource_id, group_arn=None)
         except Exception:
             if request.created_share_arn == request.physical_resource_id:
                 _discard_share(request, deps, request.created_share_arn)
@@ -296,7 +296,7 @@ def _complete_create_or_update(request: ShareRequest, deps: Dependencies) -> dic
     # A share an earlier poll created is found by its tags: never a second one.
     share = _create_or_adopt_share(request, deps, group)
     try:
-        return _reconcile_share(request, deps, share.arn, group)
+        return _reconcile_share(request, deps, share.arn, group.arn)
     except Exception:
         # CloudFormation never learns this share's ARN if we fail now, so its rollback could not
         # delete it: delete it here so nothing leaks.
@@ -316,7 +316,7 @@ _IS_COMPLETE = {
 
 
 def _reconcile_share(
-    request: ShareRequest, deps: Dependencies, share_arn: str, group: LineageGroup | None
+    request: ShareRequest, deps: Dependencies, share_arn: str, group_arn: str | None
 ) -> dict:
     share = aws_edge.get_resource_share(deps.ram, share_arn)
     if share is None:
@@ -328,12 +328,9 @@ def _reconcile_share(
         _log("wait", request, share_arn=share_arn, reason=f"share is {share.status}")
         return _not_complete()
 
-    group = group or _find_own_lineage_group(request, deps)
-    if group is None:
-        raise RuntimeError(
-            f"the share {share_arn} is ready, but this account's lineage group is no longer listed"
-        )
-    if not _lineage_group_is_shared(request, deps, share_arn, group.arn):
+    # The share's association of this account's lineage group also names the group.
+    group_arn = _shared_lineage_group(request, deps, share_arn, group_arn)
+    if group_arn is None:
         return _not_complete()
 
     desired = request.properties
@@ -357,18 +354,18 @@ def _reconcile_share(
         _set_allow_external_principals(request, deps, share, False)
         return _not_complete()
 
-    _log("complete", request, share_arn=share_arn, lineage_group_arn=group.arn)
+    _log("complete", request, share_arn=share_arn, lineage_group_arn=group_arn)
     return {
         "IsComplete": True,
         "PhysicalResourceId": share_arn,
-        "Data": {"LineageGroupArn": group.arn, "ResourceShareArn": share_arn},
+        "Data": {"LineageGroupArn": group_arn, "ResourceShareArn": share_arn},
     }
 
 
-def _lineage_group_is_shared(
+def _shared_lineage_group(
     request: ShareRequest, deps: Dependencies, share_arn: str, group_arn: str | None
-) -> bool:
-    """True once RAM reports the group ASSOCIATED; False while ASSOCIATING; raises otherwise.
+) -> str | None:
+    """The group's ARN once RAM reports it ASSOCIATED; None while ASSOCIATING; raises otherwise.
 
     The share can be ACTIVE while RAM failed to share the resource itself (e.g. the owning
     service refused to attach its policy): that is only visible on the resource association.
@@ -381,8 +378,8 @@ def _lineage_group_is_shared(
         raise RuntimeError(lineage_group_not_shared_message(share_arn, group_arn, association))
     if readiness is ShareReadiness.WAIT:
         _log("wait", request, share_arn=share_arn, reason="lineage group is ASSOCIATING")
-        return False
-    return True
+        return None
+    return association.resource_arn if association is not None else None
 
 
 def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
@@ -415,7 +412,7 @@ def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
         _log("skip", request, share_arn=share_arn, reason=reason)
         return {"share_arn": share_arn, "in_sync": False, "skipped": "deployment under way"}
     try:
-        shared = _lineage_group_is_shared(request, deps, share_arn, group_arn=None)
+        shared = _shared_lineage_group(request, deps, share_arn, group_arn=None)
     except RuntimeError as error:
         raise RuntimeError(
             f"{error}. Consumers cannot read this account's lineage; deploy this stack again "
