@@ -23,7 +23,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+# The pipeline's Assets stage runs this `cdk-assets` (README: "Pipeline assets"); the tests run it too.
+codebuild/cdk-assets/node_modules/.installed: codebuild/cdk-assets/package.json codebuild/cdk-assets/package-lock.json
+	npm ci --prefix codebuild/cdk-assets --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed codebuild/cdk-assets/node_modules/.installed
 
 synth: install
 	npx cdk synth --quiet -c config=$(CONFIG)
@@ -39,4 +44,4 @@ test: install
 	$(VENV)/bin/python -m pytest
 
 clean:
-	rm -rf cdk.out $(VENV) node_modules
+	rm -rf cdk.out $(VENV) node_modules codebuild/cdk-assets/node_modules

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.rollout import RolloutSection
+
 INVITATION_LIFETIME_MINUTES = 12 * 60
 DEFAULT_SHARE_NAME = "sm_lineage_sharing"
 ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
@@ -83,6 +85,7 @@ class Account(_Strict):
         description="Friendly name; becomes part of the stack name, so letters, digits and '-'."
     )
     regions: tuple[str, ...] = Field(min_length=1)
+    wave: int = Field(default=1, ge=1, description="Pipeline wave (config/rollout.py).")
 
     @field_validator("id", mode="before")
     @classmethod
@@ -167,6 +170,7 @@ class SharingConfig(_Strict):
         30  # CloudWatch's allowed values
     )
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=40)
+    rollout: RolloutSection = None  # after `accounts`: its checks read them
 
     @field_validator("accounts", mode="before")
     @classmethod

@@ -16,6 +16,9 @@ class LineageSharingStack(Stack):
         super().__init__(
             scope,
             plan.stack_name,
+            # Explicit, so the copy a pipeline deploys (inside a CDK Stage, which would prefix
+            # its id) updates the same CloudFormation stack as `cdk deploy <stack>`.
+            stack_name=plan.stack_name,
             env=Environment(account=plan.account.id, region=plan.region),
             description=f"SageMaker lineage sharing for {plan.account.name} "
             f"({plan.account.id}) in {plan.region}",
