@@ -36,7 +36,12 @@ class InvitationAcceptor(Construct):
         producer_accounts: Sequence[str],
         sweep_interval: Duration,
         log_retention: logs.RetentionDays,
+        reserved_concurrency: int | None = None,
     ) -> None:
+        """`reserved_concurrency` stays unset by default: Lambda refuses a reservation that
+        leaves an account fewer than 10 unreserved executions, and new accounts often have a
+        quota of 10, so any reservation can fail a fresh account's deployment. Two sweeps at
+        once are harmless (accepts carry the invitation's client token)."""
         super().__init__(scope, id_)
         stack = Stack.of(self)
         producers = sorted(producer_accounts)
@@ -117,8 +122,7 @@ class InvitationAcceptor(Construct):
             log_retention=log_retention,
             role=self.role,
             environment={"ALLOWED_PRODUCER_ACCOUNTS": ",".join(producers)},
-            # Two sweeps at once would race on the same invitations.
-            reserved_concurrency=1,
+            reserved_concurrency=reserved_concurrency,
             dead_letter_queue=self.dead_letter_queue,
         )
         self.function = handler.function

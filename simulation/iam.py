@@ -463,6 +463,7 @@ def _request_context(request: AuthorizationRequest) -> dict[str, tuple[str, ...]
 
 # ============================================================================ lint
 GLOBAL_KEY_PREFIX = "aws:"
+ARN_KEY_TYPES = frozenset({"ARN", "ArrayOfARN"})
 
 
 def lint_statement(statement: Statement) -> list[str]:
@@ -502,11 +503,19 @@ def _lint_condition_keys(statement: Statement, spec: ActionSpec) -> list[str]:
                 f"condition key {condition.key} does not apply to {spec.action} (SAR keys: "
                 f"{list(spec.condition_keys)}): the request never carries it"
             )
-        multivalued = any(spec.condition_keys[t].startswith("ArrayOf") for t in templates)
+        key_types = {spec.condition_keys[t] for t in templates}
+        multivalued = any(key_type.startswith("ArrayOf") for key_type in key_types)
         if multivalued and condition.set_prefix is None and condition.base_name != NULL_OPERATOR:
             problems.append(
                 f"condition {condition.operator} on multivalued key {condition.key}: "
                 f"use ForAllValues: or ForAnyValue: to say which values must match"
+            )
+        if key_types & ARN_KEY_TYPES and condition.base_name.startswith("String"):
+            # IAM's condition operator reference: ARN keys take the Arn operators, which
+            # compare segment by segment.
+            problems.append(
+                f"condition {condition.operator} on ARN key {condition.key}: "
+                f"use ArnEquals or ArnLike"
             )
     return problems
 

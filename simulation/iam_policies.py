@@ -9,6 +9,7 @@ come from the same functions, or a statement would silently stop matching.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,15 @@ def simulated_role_arn(
     stack: SynthesizedStack, role_logical_id: str, partition: str = "aws"
 ) -> str:
     return f"arn:{partition}:iam::{stack.account}:role/{physical_name(stack, role_logical_id)}"
+
+
+def simulated_stack_id(stack: SynthesizedStack, partition: str = "aws") -> str:
+    """The stack's id (`AWS::StackId`): its ARN, ending in a UUID CloudFormation picks; here one
+    derived from the name, so every part of the simulation agrees on it."""
+    return (
+        f"arn:{partition}:cloudformation:{stack.region}:{stack.account}:"
+        f"stack/{stack.name}/{uuid.uuid5(uuid.NAMESPACE_URL, stack.name)}"
+    )
 
 
 def url_suffix(partition: str) -> str:
@@ -141,6 +151,7 @@ def _ref(target: str, stack: SynthesizedStack, partition: str, path: str) -> str
         "AWS::Region": stack.region,
         "AWS::AccountId": stack.account,
         "AWS::StackName": stack.name,
+        "AWS::StackId": simulated_stack_id(stack, partition),
         "AWS::URLSuffix": url_suffix(partition),
     }
     if target in pseudo_parameters:

@@ -10,10 +10,20 @@ Semantics follow the services:
   is rolled back with a Delete, a failed Update with an Update back to the old properties, and
   an Update that returns a new physical id gets a Delete of the old one afterwards.
 - The Provider framework calls on_event once, then is_complete every poll interval until it
-  reports IsComplete, raises, or the waiter's attempts run out (a timeout is a failure).
+  reports IsComplete, raises, or the waiter's attempts run out (a timeout is a failure). As
+  in aws-cdk-lib's framework: a Create whose on_event raised is answered with the
+  CREATE_FAILED marker as physical id, and the rollback's Delete of that marker never reaches
+  the handler; a failed is_complete or a timeout reports the physical id is_complete was
+  polled with (the RequestId while the Create had none).
+- A failed Update is rolled back with an Update back to the old properties. Which physical id
+  that rollback carries is not documented when the failed update had answered a new one
+  (aws-cdk#13527 shows CloudFormation keeping it): `update_rollback_id` picks "previous" or
+  "failed response". Either way no cleanup deletes the previous physical resource after a
+  rollback: the handler must not rely on one.
 - EventBridge delivers a RAM event to an acceptor when the rule's pattern matches; delivery
   is best effort (a scenario may drop events); the schedule fires at the rule's rate.
-- The acceptor's reserved concurrency is 1: invocations run one at a time.
+- Lambda invocations run one at a time here; the handlers do not rely on it (the acceptor has
+  no reserved concurrency: two sweeps at once are harmless, see its tests).
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,10 +50,14 @@ from lineage_sharing.cloud_assembly import (
 )
 from share_manager import handler as share_handler
 from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn
+from simulation.iam_policies import simulated_stack_id
 from simulation.world import World
 
 CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
 ACCEPTOR_SWEEP, SHARE_RECONCILE = "acceptor", "reconcile"
+# aws-cdk-lib's Provider framework (cfn-response.js): the physical id of a Create whose on_event
+# failed, and whose rollback Delete the framework answers itself.
+CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,8 @@ class ResourceOutcome:
     reason: str = ""
     polls: int = 0
     data: Mapping[str, str] = field(default_factory=dict)
+    # For a failed Create or Update: how CloudFormation's rollback of the resource went.
+    rollback: ResourceOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,8 @@ class Rollout:
         self.dropped_events: list[dict[str, Any]] = []
         self._request_ids = (str(uuid.UUID(int=n)) for n in itertools.count(1))
         self._clients: dict[tuple[str, str, str, str], Any] = {}
+        # The physical id a rollback Update carries after an Update failed (see the docstring).
+        self.update_rollback_id: str = "previous"
 
     # ------------------------------------------------------------------ stacks
 
@@ -131,6 +149,7 @@ class Rollout:
         """
         current = self.deployed.get(stack.name)
         self._install_roles(stack)
+        self.world.cloudformation.put_template(self._stack_id(stack), stack.template)
         if current is None:
             # RAM events from before the stack's rule existed were never delivered to it.
             self.world.take_events(stack.account, stack.region)
@@ -149,8 +168,12 @@ class Rollout:
         if outcome is not None and not outcome.succeeded:
             if current is None:
                 self._remove_roles(stack)  # CREATE_FAILED, rolled back: nothing of it stays
+                self.world.cloudformation.remove_stack(self._stack_id(stack))
             else:
                 self._install_roles(current.stack)  # UPDATE_ROLLBACK_COMPLETE
+                self.world.cloudformation.put_template(
+                    self._stack_id(current.stack), current.stack.template
+                )
             return outcome
         deployed = current or DeployedStack(stack)
         deployed.stack = stack
@@ -176,6 +199,7 @@ class Rollout:
             return outcome
         del self.deployed[stack_name]
         self._remove_roles(deployed.stack)
+        self.world.cloudformation.remove_stack(self._stack_id(deployed.stack))
         return outcome
 
     def _install_roles(self, stack: SynthesizedStack) -> None:
@@ -196,14 +220,15 @@ class Rollout:
         logical_id, properties = stack.share  # type: ignore[misc]
         event = self._resource_event(stack, CREATE, logical_id, properties)
         outcome = self._run_provider(stack, event)
-        if not outcome.succeeded:
-            # Rollback: CloudFormation deletes what the failed Create may have left.
-            self._run_provider(
-                stack,
-                {**event, "RequestType": DELETE, "RequestId": next(self._request_ids)}
-                | {"PhysicalResourceId": outcome.physical_resource_id or event["RequestId"]},
-            )
-        return outcome
+        if outcome.succeeded:
+            return outcome
+        # Rollback: CloudFormation deletes what the failed Create may have left.
+        physical_id = outcome.physical_resource_id or event["RequestId"]
+        if physical_id == CREATE_FAILED_MARKER:
+            return outcome  # the framework answers this Delete without calling the handler
+        delete = {**event, "RequestType": DELETE, "RequestId": next(self._request_ids)}
+        rollback = self._run_provider(stack, delete | {"PhysicalResourceId": physical_id})
+        return replace(outcome, rollback=rollback)
 
     def _update_share(self, current: DeployedStack, stack: SynthesizedStack) -> ResourceOutcome:
         logical_id, properties = stack.share  # type: ignore[misc]
@@ -221,16 +246,23 @@ class Rollout:
         )
         outcome = self._run_provider(stack, event)
         if not outcome.succeeded:
-            rollback = self._resource_event(
+            failed_id = outcome.physical_resource_id or current.share_physical_id
+            rollback_event = self._resource_event(
                 stack,
                 UPDATE,
                 logical_id,
                 old_properties,
-                physical_resource_id=current.share_physical_id,
+                physical_resource_id=(
+                    failed_id
+                    if self.update_rollback_id == "failed response"
+                    else current.share_physical_id
+                ),
                 old_properties=properties,
             )
-            self._run_provider(stack, rollback)
-            return outcome
+            rollback = self._run_provider(stack, rollback_event)
+            if rollback.succeeded:
+                current.share_physical_id = rollback.physical_resource_id
+            return replace(outcome, rollback=rollback)
         if outcome.physical_resource_id != current.share_physical_id:
             # Replacement: the cleanup phase deletes the old physical resource.
             self._run_provider(
@@ -303,9 +335,10 @@ class Rollout:
                 event, self._context(stack, SHARE_ON_EVENT_HANDLER), deps
             )
         except Exception as error:  # the framework reports any exception as FAILED
-            return self._record(
-                stack, request_type, False, event.get("PhysicalResourceId"), _reason(error)
+            failed_id = event.get("PhysicalResourceId") or (
+                CREATE_FAILED_MARKER if request_type == CREATE else None
             )
+            return self._record(stack, request_type, False, failed_id, _reason(error))
         physical_id = result.get("PhysicalResourceId") or event.get("PhysicalResourceId")
         physical_id = physical_id or event["RequestId"]
         poll_event = {**event, **result, "PhysicalResourceId": physical_id}
@@ -457,6 +490,7 @@ class Rollout:
         return share_handler.Dependencies(
             ram=self._client("ram", stack, role),
             sagemaker=self._client("sagemaker", stack, role),
+            cloudformation=self._client("cloudformation", stack, role),
             now=self.world.clock.now,
         )
 
@@ -476,10 +510,7 @@ class Rollout:
         return simulated_role_arn(stack, logical_id, self.world.partition)
 
     def _stack_id(self, stack: SynthesizedStack) -> str:
-        return (
-            f"arn:{self.world.partition}:cloudformation:{stack.region}:{stack.account}:"
-            f"stack/{stack.name}/{uuid.uuid5(uuid.NAMESPACE_URL, stack.name)}"
-        )
+        return simulated_stack_id(stack, self.world.partition)
 
     def _context(self, stack: SynthesizedStack, handler: str) -> LambdaContext:
         name = f"{stack.name}-{handler.rsplit('.', 1)[-1]}"

@@ -1,4 +1,5 @@
-"""An offline world of AWS accounts that real boto3 clients talk to (RAM + SageMaker lineage).
+"""An offline world of AWS accounts that real boto3 clients talk to (RAM, SageMaker lineage, and
+CloudFormation's GetTemplate).
 
     world = World()
     world.add_account("111111111111")
@@ -25,6 +26,7 @@ from botocore.model import OperationModel
 
 from simulation import wire
 from simulation.authorization import AllowAll, AuthorizationRequest, Authorizer
+from simulation.cloudformation_fake import CloudFormationFake
 from simulation.fake_service import Caller, Response, ServiceError
 from simulation.organizations import Organization, Organizations
 from simulation.ram_fake import RamFake
@@ -35,7 +37,7 @@ DEFAULT_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 # Inference: RAM documents DISASSOCIATING and DELETING but not how long they last; seconds, so
 # one is seen by a poll that follows at once, and gone by the Provider's next poll.
 DEFAULT_TRANSITION_DELAY = timedelta(seconds=10)
-SERVICES = ("ram", "sagemaker")
+SERVICES = ("ram", "sagemaker", "cloudformation")
 _EMPTY_PAGE_TOKEN_PREFIX = "simulation-empty-page-"
 
 
@@ -182,7 +184,12 @@ class World:
             partition=partition,
             transition_delay=lambda: self.transition_delay,
         )
-        self._fakes = {"ram": self.ram, "sagemaker": self.sagemaker}
+        self.cloudformation = CloudFormationFake(partition=partition)
+        self._fakes = {
+            "ram": self.ram,
+            "sagemaker": self.sagemaker,
+            "cloudformation": self.cloudformation,
+        }
         self._empty_page_tokens: dict[str, str | None] = {}
         self.faults = Faults(_operation_models())
 

@@ -26,6 +26,7 @@ from invitation_acceptor.decisions import (
     ALLOWED_PRODUCER_ACCOUNTS_VARIABLE,
     Invitation,
     Outcome,
+    SkipReason,
     Summary,
     Trigger,
     client_token_for,
@@ -33,6 +34,7 @@ from invitation_acceptor.decisions import (
     outcome_of_error,
     parse_allowed_producer_accounts,
     pending_only,
+    rejected_shares,
     screen_sender,
     trigger_of,
 )
@@ -86,8 +88,9 @@ def sweep(deps: Dependencies, trigger: Trigger) -> dict:
         )
         raise
     pending = pending_only(invitations)
+    rejected = rejected_shares(invitations)
     for invitation in pending:
-        summary.count(handle_invitation(deps, invitation))
+        summary.count(handle_invitation(deps, invitation, rejected))
     result = summary.as_dict()
     logger.info(
         "summary",
@@ -101,16 +104,22 @@ def sweep(deps: Dependencies, trigger: Trigger) -> dict:
     return result
 
 
-def handle_invitation(deps: Dependencies, invitation: Invitation) -> Outcome:
+def handle_invitation(
+    deps: Dependencies, invitation: Invitation, rejected: frozenset[str] = frozenset()
+) -> Outcome:
     """Decide on one pending invitation and act on it: one RAM list and one accept at most."""
     resource_count: int | None = None
     try:
-        decision = screen_sender(invitation, deps.allowed_producers)
+        decision = screen_sender(invitation, deps.allowed_producers, rejected)
         if decision is None:
             resources = aws_edge.list_pending_invitation_resources(deps.ram, invitation.arn)
             resource_count = len(resources)
             decision = decide(invitation, resources, deps.allowed_producers)
         if not decision.accept:
+            if decision.reason == SkipReason.PREVIOUSLY_REJECTED.value:
+                # Loud, so a person sees the producer keeps inviting (see the README).
+                logger.warning("skip", extra=_decision_fields("skip", invitation, decision.reason))
+                return Outcome.SKIPPED
             _log_decision("skip", invitation, decision.reason, resource_count=resource_count)
             return Outcome.SKIPPED
         aws_edge.accept_invitation(deps.ram, invitation.arn, client_token_for(invitation.arn))

@@ -280,6 +280,41 @@ def test_already_rejected_invitation_is_skipped_with_that_reason(ram, caplog):
     assert (logged["action"], logged["reason"]) == ("skip", "already_rejected")
 
 
+@pytest.mark.parametrize("during", ["listing its resources", "accepting it"])
+def test_an_invitation_withdrawn_since_it_was_listed_is_skipped_not_failed(ram, caplog, during):
+    # The producer disassociated this account (to re-invite it) or deleted the share meanwhile.
+    invitation = invitation_item(PRODUCER, "inv-a")
+    ram.invitations_page([invitation])
+    code, message = "ResourceShareInvitationArnNotFoundException", "Invitation not found."
+    if during == "listing its resources":
+        ram.pending_resources_error(invitation, code, message)
+    else:
+        ram.pending_resources(invitation, [lineage_group(PRODUCER)])
+        ram.accept_error(invitation, code, message)
+
+    summary = handle(SCHEDULED_EVENT, FakeContext(), deps_for(ram.client))  # does not raise
+
+    assert summary == {**ZERO, "skipped": 1, "trigger": "schedule"}
+    [logged] = decision_logs(caplog)
+    assert (logged["action"], logged["reason"]) == ("skip", "withdrawn")
+
+
+def test_a_new_invitation_to_a_share_this_account_rejected_is_left_for_a_person(ram, caplog):
+    rejected = invitation_item(PRODUCER, "inv-a", status="REJECTED")
+    reinvited = {
+        **invitation_item(PRODUCER, "inv-b"),
+        "resourceShareArn": rejected["resourceShareArn"],
+    }
+    ram.invitations_page([rejected, reinvited])
+
+    summary = handle(SCHEDULED_EVENT, FakeContext(), deps_for(ram.client))
+
+    assert summary == {**ZERO, "skipped": 1, "trigger": "schedule"}
+    assert ram.calls == [GET]  # neither listed nor accepted
+    [logged] = [r for r in caplog.records if getattr(r, "invitation_arn", None)]
+    assert (logged.levelname, logged.reason) == ("WARNING", "previously_rejected")
+
+
 def test_one_failing_invitation_does_not_stop_the_others_and_the_run_raises_at_the_end(ram, caplog):
     failing = invitation_item(PRODUCER, "inv-1")
     unlistable = invitation_item(OTHER_PRODUCER, "inv-2")
