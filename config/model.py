@@ -31,6 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.alarm_notifications import WHY_EMAILS, AlarmNotifications, topic_region_problems
+from config.query_role import WHY_TRUSTED, QueryRole, principal_partition
 from config.rollout import RolloutSection
 
 INVITATION_LIFETIME_MINUTES = 12 * 60
@@ -71,6 +73,8 @@ WHY = {
         "lineage groups and RAM shares are regional: with per_region, accounts share only with "
         "the accounts that list the same region"
     ),
+    "emails": WHY_EMAILS,
+    "assumable_by": WHY_TRUSTED,
 }
 
 
@@ -93,6 +97,11 @@ def known_regions() -> frozenset[str]:
         sagemaker = set(session.get_available_regions("sagemaker", partition_name=partition))
         regions |= ram & sagemaker
     return frozenset(regions)
+
+
+@functools.cache
+def partition_of(region: str) -> str:
+    return botocore.session.get_session().get_partition_for_region(region)
 
 
 def _did_you_mean(value: str, choices: Iterable[str], n: int = 1) -> str:
@@ -140,6 +149,11 @@ class Account(_Strict):
         min_length=1, description=f"The account's regions, each {WHY['regions']}."
     )
     wave: int = Field(default=1, ge=1, description="Pipeline wave (config/rollout.py).")
+    query_role: QueryRole | None = Field(
+        default=None,
+        description="Opt in to a role for reading the producers' lineage from this account "
+        "(config/query_role.py); only for an account that receives.",
+    )
 
     @field_validator("id", mode="before")
     @classmethod
@@ -164,6 +178,21 @@ class Account(_Strict):
         if len(set(value)) != len(value):
             raise ValueError(f"regions {list(value)} lists a region twice")
         return value
+
+    @model_validator(mode="after")
+    def _principals_in_own_partition(self) -> Account:
+        if self.query_role is None:
+            return self
+        partition = partition_of(self.regions[0])
+        for index, principal in enumerate(self.query_role.assumable_by):
+            named = principal_partition(principal)
+            if named is not None and named != partition:
+                raise ValueError(
+                    f"query_role.assumable_by[{index}]: {principal!r} is in partition "
+                    f"{named!r}, but this account is in {partition!r}: a role trusts principals "
+                    "of its own partition only"
+                )
+        return self
 
 
 class MeshTopology(_Strict):
@@ -248,6 +277,11 @@ class SharingConfig(_Strict):
         max_length=MAX_TAGS,
         description=f"Tags for every stack resource and the RAM share: {WHY['tags']}.",
     )
+    alarm_notifications: AlarmNotifications | None = Field(
+        default=None,
+        description="Where every alarm of every stack sends ALARM and OK notifications "
+        "(config/alarm_notifications.py); absent: alarms only change state.",
+    )
     rollout: RolloutSection = None  # after `accounts`: its checks read them
 
     @field_validator("accounts", mode="before")
@@ -260,10 +294,12 @@ class SharingConfig(_Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> SharingConfig:
         drafts = [
-            _AccountDraft(f"accounts[{i}]", a.id, a.name, a.regions)
+            _AccountDraft(f"accounts[{i}]", a.id, a.name, a.regions, a.query_role is not None)
             for i, a in enumerate(self.accounts)
         ]
-        problems = list(_cross_field_problems(drafts, self.topology))
+        notifications = self.alarm_notifications
+        topic_arns = notifications.topic_arns if notifications else None
+        problems = list(_cross_field_problems(drafts, self.topology, topic_arns))
         if problems:
             raise _CrossFieldProblems("\n  - ".join(problems))
         return self
@@ -322,6 +358,7 @@ class _AccountDraft:
     id: str | None
     name: str | None
     regions: tuple[str, ...] | None
+    query_role: bool = False
 
 
 def _drafts_from_raw(raw_accounts: Any) -> list[_AccountDraft]:
@@ -343,6 +380,7 @@ def _drafts_from_raw(raw_accounts: Any) -> list[_AccountDraft]:
                 raw["id"] if isinstance(raw.get("id"), str) else None,
                 raw["name"] if isinstance(raw.get("name"), str) else None,
                 valid_regions,
+                raw.get("query_role") is not None,
             )
         )
     return drafts
@@ -359,7 +397,9 @@ def _topology_or_none(raw_topology: Any) -> Any:
         return None  # its own errors are reported already
 
 
-def _cross_field_problems(drafts: Sequence[_AccountDraft], topology: Any) -> Iterable[str]:
+def _cross_field_problems(
+    drafts: Sequence[_AccountDraft], topology: Any, topic_arns: Sequence[Any] | None = None
+) -> Iterable[str]:
     yield from _duplicate_problems(drafts)
     named = [d for d in drafts if d.name is not None]
     names = {d.name for d in named}
@@ -390,6 +430,29 @@ def _cross_field_problems(drafts: Sequence[_AccountDraft], topology: Any) -> Ite
                     f"{draft.path}: {draft.name} has no partner: no other account lists any of "
                     f"its regions {list(draft.regions)}, so it would share with nobody"
                 )
+    consumers = {consumer for _, consumer in pairs}
+    for draft in named:
+        if draft.query_role and draft.name not in consumers:
+            yield (
+                f"{draft.path}.query_role: {draft.name} receives from no producer, so its query "
+                "role could read nothing; remove query_role or make it a consumer in the topology"
+            )
+    if topic_arns is not None and all(d.regions is not None for d in named):
+        yield from topic_region_problems(
+            topic_arns, _stack_regions_of(pairs, regions), partition_of
+        )
+
+
+def _stack_regions_of(
+    pairs: Sequence[tuple[str, str]], regions: Mapping[str, tuple[str, ...] | None]
+) -> dict[str, set[str]]:
+    """region -> names of the accounts with a stack there (both ends of a pair, in each region
+    the two have in common)."""
+    stacks: dict[str, set[str]] = {}
+    for producer, consumer in pairs:
+        for region in set(regions[producer] or ()) & set(regions[consumer] or ()):
+            stacks.setdefault(region, set()).update((producer, consumer))
+    return stacks
 
 
 def _duplicate_problems(drafts: Sequence[_AccountDraft]) -> Iterable[str]:
@@ -634,7 +697,13 @@ def _problems(raw: dict[str, Any], error: ValidationError) -> list[str]:
             continue  # e.g. "too short" of a list whose item failed: the item's error says more
         lines.append(_describe(detail, raw))
     drafts = _drafts_from_raw(raw.get("accounts"))
-    lines += _cross_field_problems(drafts, _topology_or_none(raw.get("topology")))
+    notifications = raw.get("alarm_notifications")
+    topic_arns = notifications.get("topic_arns") if isinstance(notifications, dict) else None
+    lines += _cross_field_problems(
+        drafts,
+        _topology_or_none(raw.get("topology")),
+        topic_arns if isinstance(topic_arns, list) else None,
+    )
     return list(dict.fromkeys(lines))
 
 
