@@ -1,7 +1,8 @@
 """Pure decisions of the invitation acceptor: plain data in, plain data out, no AWS calls.
 
 Which invitations to look at, whether to accept one (and if not, why), what an error from RAM
-means for the run, what triggered the run, and how the run is summarised.
+means for the run, what triggered the run, and how the run is summarised (and counted in
+CloudWatch).
 """
 
 from __future__ import annotations
@@ -296,3 +297,19 @@ class Summary:
             "failed": self.failed,
             "trigger": self.trigger.value,
         }
+
+    def metrics(self, pending: int) -> dict[str, int]:
+        """The run's CloudWatch metrics (`RUN_METRICS`): its outcomes, and how many invitations
+        were pending when it listed them."""
+        return {
+            "InvitationsAccepted": self.accepted,
+            "InvitationsAlreadyAccepted": self.already_accepted,
+            "InvitationsSkipped": self.skipped,
+            "InvitationsExpired": self.expired,
+            "InvitationsFailed": self.failed,
+            "InvitationsPending": pending,
+        }
+
+
+# Every run emits each of these once (zero included, so a graph shows the runs).
+RUN_METRICS = tuple(Summary(Trigger.MANUAL).metrics(0))

@@ -6,7 +6,8 @@ event only says "look now" and the invitation list is the source of truth.
 
 One invitation failing does not stop the others; the run raises at the end if any failed, so
 the asynchronous invocation is retried, then lands in the dead-letter queue, and the Errors
-alarm fires.
+alarm fires. Every run that listed the invitations reports its counts as CloudWatch metrics
+(embedded_metrics), failed runs included.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from invitation_acceptor.decisions import (
     screen_sender,
     trigger_of,
 )
+from invitation_acceptor.embedded_metrics import EmbeddedMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class Dependencies:
 
     ram: Any
     allowed_producers: frozenset[str]
+    # Where each run's counts go (`emit(counts)`); None: not reported (tests that don't look).
+    metrics: Any = None
 
 
 @functools.cache
@@ -59,7 +63,12 @@ def default_dependencies() -> Dependencies:
     # Built on the first invocation and kept for the life of the execution environment. A bad
     # allow-list raises here on every invocation (exceptions are not cached), before any call.
     allowed = parse_allowed_producer_accounts(os.environ.get(ALLOWED_PRODUCER_ACCOUNTS_VARIABLE))
-    return Dependencies(ram=aws_edge.create_ram_client(), allowed_producers=allowed)
+    return Dependencies(
+        ram=aws_edge.create_ram_client(),
+        allowed_producers=allowed,
+        # Lambda sets the variable in every execution environment.
+        metrics=EmbeddedMetrics(os.environ["AWS_LAMBDA_FUNCTION_NAME"]),
+    )
 
 
 def handle(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
@@ -91,6 +100,8 @@ def sweep(deps: Dependencies, trigger: Trigger) -> dict:
     rejected = rejected_shares(invitations)
     for invitation in pending:
         summary.count(handle_invitation(deps, invitation, rejected))
+    if deps.metrics is not None:
+        deps.metrics.emit(summary.metrics(pending=len(pending)))
     result = summary.as_dict()
     logger.info(
         "summary",

@@ -356,6 +356,23 @@ class PrincipalPlan:
     def converged(self) -> bool:
         return not (self.acts_or_waits or self.held_back or self.deferred)
 
+    def metrics(self) -> dict[str, int]:
+        """A scheduled run's CloudWatch metrics (`RECONCILE_METRICS`), from the plan as carried
+        out (RAM's quota may have held back principals the plan meant to invite)."""
+        return {
+            "ConsumersInvited": len(self.associate),
+            "InvitationsExpired": len(self.reinvite),
+            "AssociationsFailed": len(self.reassociate),
+            "ConsumersRemoved": len(self.disassociate),
+            "ConsumersHeldBack": len(self.held_back),
+            "ReinvitesDeferred": len(self.deferred),
+            "ShareInSync": int(self.converged),
+        }
+
+
+# Every scheduled run that reached the principals emits each of these once (zero included).
+RECONCILE_METRICS = tuple(PrincipalPlan().metrics())
+
 
 def plan_principal_changes(
     desired: Sequence[str],

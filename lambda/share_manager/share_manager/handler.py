@@ -7,7 +7,7 @@ ASSOCIATED with it, and its principal associations match the configured principa
 recomputes from what RAM reports, so polls are idempotent and nothing ever sleeps. reconcile
 runs on a schedule between deployments: it re-sends invitations that expired or failed and
 invites principals the pending-invitation quota held back, so neither waits for the next
-`cdk deploy`.
+`cdk deploy`; each such run reports what it did as CloudWatch metrics (embedded_metrics).
 
 Every share carries tags naming its custom resource (stack id, logical id): a share created by
 an attempt whose answer was lost is found again instead of duplicated, and a Delete after a
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -66,6 +67,7 @@ from share_manager.decisions import (
     unusable_share_message,
     within_invitation_quota,
 )
+from share_manager.embedded_metrics import EmbeddedMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +85,10 @@ class Dependencies:
     ram: Any
     sagemaker: Any
     now: Callable[[], datetime]
-    # Only the schedule reads the stack's template.
+    # Only the schedule reads the stack's template and reports metrics (`emit(counts)`; None:
+    # not reported).
     cloudformation: Any = None
+    metrics: Any = None
 
 
 @functools.cache
@@ -92,7 +96,12 @@ def default_dependencies() -> Dependencies:
     # Built on first use and kept for the life of the Lambda execution environment.
     ram, sagemaker, cloudformation = aws_edge.create_clients()
     return Dependencies(
-        ram=ram, sagemaker=sagemaker, cloudformation=cloudformation, now=lambda: datetime.now(UTC)
+        ram=ram,
+        sagemaker=sagemaker,
+        cloudformation=cloudformation,
+        now=lambda: datetime.now(UTC),
+        # Lambda sets the variable in every execution environment.
+        metrics=EmbeddedMetrics(os.environ["AWS_LAMBDA_FUNCTION_NAME"]),
     )
 
 
@@ -427,6 +436,8 @@ def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
         _log("in_sync", request, share_arn=share.arn)
     else:
         plan = _apply_principal_plan(request, deps, share, plan, now)
+    if deps.metrics is not None:
+        deps.metrics.emit(plan.metrics())
     return {
         "share_arn": share.arn,
         "in_sync": plan.converged,

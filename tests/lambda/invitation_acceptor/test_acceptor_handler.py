@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSResponse
 
 from invitation_acceptor import handler as acceptor
 from invitation_acceptor.decisions import InvalidAllowList, client_token_for
+from invitation_acceptor.embedded_metrics import EmbeddedMetrics
 from invitation_acceptor.handler import Dependencies, InvitationsFailed, handle
 
 REGION = "eu-west-1"
@@ -487,6 +488,7 @@ def lambda_environment(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "LineageInvitationAcceptor")
     acceptor.default_dependencies.cache_clear()
     yield monkeypatch
     acceptor.default_dependencies.cache_clear()
@@ -626,3 +628,48 @@ def test_throttling_that_outlasts_the_retries_fails_that_invitation_only(
     assert len(fake_http.sleeps) == 7
     failed = [line for line in decision_logs(caplog) if line["action"] == "failed"]
     assert [line["reason"] for line in failed] == ["ThrottlingException: Rate exceeded"]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.emitted: list[dict[str, int]] = []
+
+    def emit(self, counts):
+        self.emitted.append(dict(counts))
+
+
+def test_a_run_reports_its_counts(ram):
+    accepted = invitation_item(PRODUCER, "inv-a")
+    foreign = invitation_item(STRANGER, "inv-x")
+    ram.invitations_page([accepted, foreign, invitation_item(PRODUCER, "inv-z", status="ACCEPTED")])
+    ram.pending_resources(accepted, [lineage_group(PRODUCER)])
+    ram.accept(accepted)
+    metrics = RecordingMetrics()
+
+    handle(SCHEDULED_EVENT, FakeContext(), Dependencies(ram.client, ALLOWED, metrics))
+
+    [counts] = metrics.emitted
+    assert counts["InvitationsAccepted"] == 1 and counts["InvitationsSkipped"] == 1
+    assert counts["InvitationsPending"] == 2  # the accepted one was not pending any more
+
+
+def test_a_failed_run_still_reports_its_counts(ram):
+    failing = invitation_item(OTHER_PRODUCER, "inv-1")
+    ram.invitations_page([failing])
+    ram.pending_resources_error(failing, "InvalidParameterException", "bad request")
+    metrics = RecordingMetrics()
+
+    with pytest.raises(InvitationsFailed):
+        handle(SCHEDULED_EVENT, FakeContext(), Dependencies(ram.client, ALLOWED, metrics))
+
+    assert metrics.emitted[0]["InvitationsFailed"] == 1
+
+
+def test_lambda_dependencies_print_metrics_named_after_the_function(lambda_environment):
+    lambda_environment.setenv("ALLOWED_PRODUCER_ACCOUNTS", PRODUCER)
+    deps = acceptor.default_dependencies()
+    assert isinstance(deps.metrics, EmbeddedMetrics)
+    assert deps.metrics.function_name == "LineageInvitationAcceptor"

@@ -9,11 +9,13 @@ import pytest
 
 from share_manager.decisions import (
     MIN_TIME_BETWEEN_REINVITES,
+    RECONCILE_METRICS,
     STACK_ID_TAG,
     Caller,
     ExternalPrincipalsChange,
     LineageGroup,
     PrincipalAssociation,
+    PrincipalPlan,
     ResourceAssociation,
     ResourceShare,
     ShareReadiness,
@@ -469,3 +471,25 @@ def test_a_full_quota_holds_every_new_principal_back_until_invitations_are_accep
         plan_principal_changes(desired, accepted, NOW), accepted, NOW, 1
     )
     assert (freed.associate, freed.held_back) == (("333333333333",), ())
+
+
+def test_a_plan_counts_each_kind_of_change_for_cloudwatch():
+    plan = PrincipalPlan(
+        associate=("A",),
+        disassociate=("R",),
+        reinvite=(("E1", "expired"), ("E2", "expired")),
+        reassociate=(("F", "FAILED"),),
+        deferred=(("D", "too recently"),),
+        held_back=("H1", "H2", "H3"),
+    )
+    assert plan.metrics() == {
+        "ConsumersInvited": 1,
+        "InvitationsExpired": 2,
+        "AssociationsFailed": 1,
+        "ConsumersRemoved": 1,
+        "ConsumersHeldBack": 3,
+        "ReinvitesDeferred": 1,
+        "ShareInSync": 0,
+    }
+    assert PrincipalPlan().metrics()["ShareInSync"] == 1
+    assert tuple(plan.metrics()) == RECONCILE_METRICS

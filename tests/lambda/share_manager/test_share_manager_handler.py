@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY
 
+from share_manager import handler as share_handler
 from share_manager.decisions import (
     LOGICAL_ID_TAG,
     PRINCIPALS_TAG,
@@ -24,6 +25,7 @@ from share_manager.decisions import (
     ShareRequestRefused,
     principals_digest,
 )
+from share_manager.embedded_metrics import EmbeddedMetrics
 from share_manager.handler import CREATED_SHARE_KEY, Dependencies, is_complete, on_event, reconcile
 
 ACCOUNT = "111111111111"
@@ -1031,3 +1033,78 @@ def test_create_when_other_shares_fill_the_quota_creates_the_share_without_princ
     assert first["principals"] == [CONSUMER_A, CONSUMER_B]
     assert "principals" not in second
     assert first["clientToken"] != second["clientToken"]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.emitted: list[dict[str, int]] = []
+
+    def emit(self, counts):
+        self.emitted.append(dict(counts))
+
+
+def test_a_scheduled_run_reports_what_it_did(aws, deps):
+    metrics = RecordingMetrics()
+    expect_get_share(aws)
+    expect_template(aws)
+    expect_group_association(aws)
+    expect_associations(
+        aws,
+        principal(CONSUMER_A, "ASSOCIATED"),
+        principal(CONSUMER_B, "ASSOCIATING", age=timedelta(hours=13)),
+    )
+    expect_disassociate(aws, CONSUMER_B)
+
+    reconcile(reconcile_event(), ScheduledContext(), replace(deps, metrics=metrics))
+
+    assert metrics.emitted == [
+        {
+            "ConsumersInvited": 0,
+            "InvitationsExpired": 1,
+            "AssociationsFailed": 0,
+            "ConsumersRemoved": 0,
+            "ConsumersHeldBack": 0,
+            "ReinvitesDeferred": 0,
+            "ShareInSync": 0,
+        }
+    ]
+
+
+def test_principals_the_quota_held_back_are_counted_as_held_back(aws, deps):
+    metrics = RecordingMetrics()
+    expect_get_share(aws)
+    expect_template(aws)
+    expect_group_association(aws)
+    expect_associations(aws, principal(CONSUMER_A, "ASSOCIATED"))
+    aws.ram_stub.add_client_error(
+        "associate_resource_share",
+        "ResourceShareLimitExceededException",
+        "You have exceeded the pending invitation limit",
+    )
+
+    reconcile(reconcile_event(), ScheduledContext(), replace(deps, metrics=metrics))
+
+    [counts] = metrics.emitted
+    assert (counts["ConsumersInvited"], counts["ConsumersHeldBack"]) == (0, 1)
+
+
+def test_a_run_that_skips_reports_nothing(aws, deps):
+    metrics = RecordingMetrics()
+    event = {**reconcile_event(), "PhysicalResourceId": "not-a-share-yet"}
+    reconcile(event, ScheduledContext(), replace(deps, metrics=metrics))
+    assert metrics.emitted == []
+
+
+def test_lambda_dependencies_print_metrics_named_after_the_function(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "LineageSharing-training-Reconcile")
+    share_handler.default_dependencies.cache_clear()
+    try:
+        deps = share_handler.default_dependencies()
+    finally:
+        share_handler.default_dependencies.cache_clear()
+    assert isinstance(deps.metrics, EmbeddedMetrics)
+    assert deps.metrics.function_name == "LineageSharing-training-Reconcile"
