@@ -33,8 +33,9 @@ BOOTSTRAP_CONTEXT_NAME = "lineage-sharing-bootstrap"
 class LineageGroupShare(Construct):
     """Shares the account's default lineage group with `principals` and keeps the share healthy.
 
-    Exposes `lineage_group_arn`, `resource_share_arn`, the custom resource handler's `role` and
-    the schedule's `reconcile_role`.
+    Exposes `lineage_group_arn`, `resource_share_arn`, the custom resource handler's `role`,
+    the schedule's `reconcile_role` and `reconcile_function`, and `functions` (label -> each
+    handler function, for dashboards).
     """
 
     def __init__(
@@ -251,6 +252,12 @@ class LineageGroupShare(Construct):
             description="Lineage group share: re-invite expired, invite held-back principals",
             **{**handler_settings, "role": self.reconcile_role},
         )
+        self.reconcile_function = reconcile.function
+        self.functions = {
+            "share on_event": on_event.function,
+            "share is_complete": is_complete.function,
+            "reconcile": reconcile.function,
+        }
         # A failed run is not retried by Lambda: the next scheduled run is the retry, and the
         # errors alarm reports the failure.
         reconcile.function.configure_async_invoke(retry_attempts=0)

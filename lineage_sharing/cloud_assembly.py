@@ -76,6 +76,10 @@ class SynthesizedStack:
         """The share manager creates a marker context when the account has no lineage group."""
         return bool(self.share and self.share[1].get("BootstrapLineageGroup") == "true")
 
+    def function_logical_id(self, handler: str) -> str | None:
+        found = self._function_with_handler(handler)
+        return found[0] if found else None
+
     def handler_role_logical_id(self, handler: str) -> str | None:
         found = self._function_with_handler(handler)
         if found is None:

@@ -39,6 +39,7 @@ class SimulatedEstate:
         evaluator = PolicyEvaluator(fallback=AllowAll())
         recorder = RecordingAuthorizer(evaluator)
         world.authorizer = recorder
+        world.trust_policies = evaluator
         return cls(world, evaluator, recorder, Rollout(world, iam=evaluator), dict(names or {}))
 
     def operator_client(self, service: str, account: str, region: str) -> Any:

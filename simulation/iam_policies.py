@@ -32,7 +32,9 @@ def physical_name(stack: SynthesizedStack, logical_id: str) -> str:
 def simulated_role_arn(
     stack: SynthesizedStack, role_logical_id: str, partition: str = "aws"
 ) -> str:
-    return f"arn:{partition}:iam::{stack.account}:role/{physical_name(stack, role_logical_id)}"
+    """The role's ARN: its RoleName (and Path) when the template gives one, else the name
+    CloudFormation generates (minus its random suffix)."""
+    return _role_arn(stack, role_logical_id, partition, role_logical_id)
 
 
 def simulated_stack_id(stack: SynthesizedStack, partition: str = "aws") -> str:
@@ -73,6 +75,19 @@ def role_policies(stack: SynthesizedStack, partition: str = "aws") -> dict[str, 
             )
             statements.setdefault(role_arn, []).extend(resolved)
     return statements
+
+
+def trust_policies(stack: SynthesizedStack, partition: str = "aws") -> dict[str, list[dict]]:
+    """Role ARN -> the resolved statements of its trust policy (AssumeRolePolicyDocument)."""
+    return {
+        simulated_role_arn(stack, logical_id, partition): _statements_of(
+            role["Properties"]["AssumeRolePolicyDocument"],
+            stack,
+            partition,
+            f"{logical_id}.Properties.AssumeRolePolicyDocument",
+        )
+        for logical_id, role in _resources_of_type(stack, ROLE_TYPE).items()
+    }
 
 
 def managed_policy_arns(stack: SynthesizedStack, partition: str = "aws") -> dict[str, list[str]]:

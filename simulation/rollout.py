@@ -24,6 +24,8 @@ Semantics follow the services:
   is best effort (a scenario may drop events); the schedule fires at the rule's rate.
 - Lambda invocations run one at a time here; the handlers do not rely on it (the acceptor has
   no reserved concurrency: two sweeps at once are harmless, see its tests).
+- What the acceptor and the reconcile schedule print as metrics (their real Embedded Metric
+  Format edge) reaches `metrics`, and `alarm_states` evaluates the template's alarms on it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from invitation_acceptor import embedded_metrics as acceptor_metrics
 from invitation_acceptor import handler as acceptor_handler
 from invitation_acceptor.decisions import (
     ALLOWED_PRODUCER_ACCOUNTS_VARIABLE,
@@ -48,9 +51,11 @@ from lineage_sharing.cloud_assembly import (
     SHARE_RECONCILE_HANDLER,
     SynthesizedStack,
 )
+from share_manager import embedded_metrics as share_metrics
 from share_manager import handler as share_handler
-from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn
-from simulation.iam_policies import simulated_stack_id
+from simulation.cloudwatch import MetricStore, alarm_state
+from simulation.iam import PolicyEvaluator, simulated_role_arn
+from simulation.iam_policies import resolve, simulated_stack_id
 from simulation.world import World
 
 CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
@@ -125,6 +130,8 @@ class Rollout:
     """Deploys, updates and deletes synthesized stacks in a simulated world."""
 
     def __init__(self, world: World, iam: PolicyEvaluator | None = None) -> None:
+        if iam is not None and iam.partition != world.partition:
+            raise ValueError(f"the evaluator is for {iam.partition}, the world {world.partition}")
         self.world = world
         self.iam = iam
         self.deployed: dict[str, DeployedStack] = {}
@@ -138,6 +145,8 @@ class Rollout:
         self._clients: dict[tuple[str, str, str, str], Any] = {}
         # The physical id a rollback Update carries after an Update failed (see the docstring).
         self.update_rollback_id: str = "previous"
+        # CloudWatch metrics from the handlers' log output.
+        self.metrics = MetricStore()
 
     # ------------------------------------------------------------------ stacks
 
@@ -207,8 +216,7 @@ class Rollout:
         if self.iam is None:
             return
         self.iam.remove_roles_of(stack)
-        for role_arn, statements in role_policies(stack, self.world.partition).items():
-            self.iam.add_role(role_arn, statements)
+        self.iam.add_stack(stack)  # identity and trust policies
 
     def _remove_roles(self, stack: SynthesizedStack) -> None:
         if self.iam is not None:
@@ -481,6 +489,9 @@ class Rollout:
         return acceptor_handler.Dependencies(
             ram=self._client("ram", stack, role),
             allowed_producers=allowed,
+            metrics=acceptor_metrics.EmbeddedMetrics(
+                self._function_name(stack, ACCEPTOR_HANDLER), **self._metrics_output()
+            ),
         )
 
     def _share_dependencies(
@@ -492,7 +503,42 @@ class Rollout:
             sagemaker=self._client("sagemaker", stack, role),
             cloudformation=self._client("cloudformation", stack, role),
             now=self.world.clock.now,
+            metrics=share_metrics.EmbeddedMetrics(
+                self._function_name(stack, handler), **self._metrics_output()
+            ),
         )
+
+    def _metrics_output(self) -> dict[str, Any]:
+        return {
+            "stream": self.metrics.log_stream(),
+            "clock": lambda: self.world.clock.now().timestamp(),
+        }
+
+    def _function_name(self, stack: SynthesizedStack, handler: str) -> str:
+        """What Ref of the handler's function resolves to: the name its alarms' dimension has."""
+        logical_id = stack.function_logical_id(handler)
+        if logical_id is None:
+            raise ValueError(f"{stack.name} has no function with handler {handler}")
+        return resolve({"Ref": logical_id}, stack=stack, partition=self.world.partition)
+
+    def alarm_states(self, stack_name: str) -> dict[str, str]:
+        """Alarm logical id -> ALARM or OK, now, for the deployed stack's alarms on the
+        handlers' own metrics (AWS/Lambda and AWS/SQS metrics are not simulated)."""
+        stack = self.deployed[stack_name].stack
+        states = {}
+        for logical_id, resource in stack.resources.items():
+            properties = resource["Properties"]
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            if properties.get("Namespace") != acceptor_metrics.NAMESPACE:
+                continue
+            dimensions = resolve(
+                properties.get("Dimensions", []), stack=stack, partition=self.world.partition
+            )
+            states[logical_id] = alarm_state(
+                {**properties, "Dimensions": dimensions}, self.metrics, self.world.clock.now()
+            )
+        return states
 
     def _client(self, service: str, stack: SynthesizedStack, role: str) -> Any:
         # One client per function role, kept like a warm Lambda keeps its module-level clients.
@@ -513,7 +559,7 @@ class Rollout:
         return simulated_stack_id(stack, self.world.partition)
 
     def _context(self, stack: SynthesizedStack, handler: str) -> LambdaContext:
-        name = f"{stack.name}-{handler.rsplit('.', 1)[-1]}"
+        name = self._function_name(stack, handler)
         return LambdaContext(
             invoked_function_arn=f"arn:{self.world.partition}:lambda:{stack.region}:"
             f"{stack.account}:function:{name}",

@@ -56,13 +56,23 @@ def example_app(example_config, tmp_path_factory) -> SynthesizedApp:
 HUB_AND_SPOKE = {
     "share_name": "central_lineage",
     "accounts": [
-        {"id": "444444444444", "name": "governance", "region": "eu-west-1"},
+        {
+            "id": "444444444444",
+            "name": "governance",
+            "region": "eu-west-1",
+            "query_role": {
+                "assumable_by": ["arn:aws:iam::444444444444:role/LineageAuditors"],
+                "association_writes": True,
+            },
+        },
         {"id": "555555555555", "name": "team-a", "regions": ["eu-west-1", "us-west-2"]},
         {"id": "666666666666", "name": "team-b", "region": "eu-west-1"},
     ],
     "topology": {"type": "hub-and-spoke", "hub": "governance", "direction": "spokes-to-hub"},
     "sweep_interval_minutes": 30,
     "bootstrap_lineage_group": False,
+    # An existing topic (of a central operations account) rather than one per stack.
+    "alarm_notifications": {"topic_arns": ["arn:aws:sns:eu-west-1:999999999999:ml-alarms"]},
 }
 
 

@@ -361,3 +361,66 @@ def test_every_call_any_branch_can_make_is_granted_and_nothing_else(config, exam
             assert granted - needed == set(), f"{role} is granted actions no branch can use"
             checked += 1
     assert checked >= 3
+
+
+# ---------------------------------------------------------------------------- query role
+# No handler calls through it: its proof is that it holds exactly the identity side of what the
+# producers' RAM-made lineage group policy grants, on the producers' entities only (IAM lint of
+# every synthesized role, this one included: test_iam_evaluator).
+
+QUERY_READS = {
+    "sagemaker:DescribeAction",
+    "sagemaker:DescribeArtifact",
+    "sagemaker:DescribeContext",
+    "sagemaker:DescribeTrialComponent",
+    "sagemaker:QueryLineage",
+}
+QUERY_WRITES = {"sagemaker:AddAssociation", "sagemaker:DeleteAssociation"}
+
+
+def query_roles(app):
+    for stack in read_cloud_assembly(app.outdir):
+        for logical_id, resource in stack.resources.items():
+            name = resource["Properties"].get("RoleName", "")
+            if resource["Type"] == "AWS::IAM::Role" and name.startswith("LineageSharingQuery-"):
+                yield stack, simulated_role_arn(stack, logical_id), role_policies(stack)
+
+
+@pytest.mark.parametrize("config, writes", [("example", False), ("hub-and-spoke", True)])
+def test_the_query_role_holds_exactly_the_identity_side_of_the_lineage_share(
+    config, writes, example_app, hub_app
+):
+    from simulation.authorization import AuthorizationRequest
+    from simulation.sagemaker_fake import SHARED_LINEAGE_ACTIONS
+
+    app = example_app if config == "example" else hub_app
+    [(stack, role, policies)] = list(query_roles(app))
+    evaluator = PolicyEvaluator()
+    evaluator.add_role(role, policies[role])
+    granted = evaluator.granted_actions(role)
+    assert granted == QUERY_READS | (QUERY_WRITES if writes else set())
+    # What the lineage group policy lets the consumer account do, and nothing beyond it.
+    assert set(SHARED_LINEAGE_ACTIONS) == QUERY_READS | QUERY_WRITES
+
+    def allowed(action: str, account: str, entity: str = "context/pipeline") -> bool:
+        resource = f"arn:aws:sagemaker:{stack.region}:{account}:{entity}"
+        request = AuthorizationRequest(role, stack.account, stack.region, action, resource)
+        return evaluator.authorize(request).allowed
+
+    for producer in stack.accepts_from:
+        assert allowed("sagemaker:DescribeContext", producer)
+        assert allowed("sagemaker:DescribeTrialComponent", producer, "experiment-trial-component/t")
+        assert allowed("sagemaker:AddAssociation", producer) == writes
+    assert not allowed("sagemaker:DescribeContext", OUTSIDER)
+    assert not allowed("sagemaker:DescribeContext", stack.account)  # its own: not its job
+    assert allowed("sagemaker:AddAssociation", stack.account) == writes
+    assert not allowed("sagemaker:AddAssociation", OUTSIDER)
+    other_region = "eu-central-1"
+    request = AuthorizationRequest(
+        role,
+        stack.account,
+        stack.region,
+        "sagemaker:DescribeContext",
+        f"arn:aws:sagemaker:{other_region}:{stack.accepts_from[0]}:context/pipeline",
+    )
+    assert not evaluator.authorize(request).allowed

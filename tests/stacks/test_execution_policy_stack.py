@@ -93,10 +93,10 @@ def test_every_template_is_covered_by_the_policy_of_its_account_and_region(rollo
 
 def test_the_gate_reports_a_resource_type_or_a_passed_role_the_policy_does_not_grant(rollout_app):
     policies = policy_for(rollout_app, "111111111111", "us-east-1")
-    grown = DeploymentFootprint(frozenset({"AWS::Lambda::Function", "AWS::SNS::Topic"}))
+    grown = DeploymentFootprint(frozenset({"AWS::Lambda::Function", "AWS::DynamoDB::Table"}))
     uncovered = uncovered_actions(grown, "us-east-1", policies)
-    assert list(uncovered) == ["AWS::SNS::Topic"]
-    assert "sns:CreateTopic" in uncovered["AWS::SNS::Topic"]
+    assert list(uncovered) == ["AWS::DynamoDB::Table"]
+    assert "dynamodb:CreateTable" in uncovered["AWS::DynamoDB::Table"]
     made_up = DeploymentFootprint(frozenset({"AWS::Made::Up"}))
     unknown = uncovered_actions(made_up, "us-east-1", policies)
     assert "no CloudFormation registry schema" in unknown["AWS::Made::Up"][0]
@@ -239,10 +239,12 @@ def test_the_stack_outputs_the_bootstrap_command_without_administrator_access(ro
             text = text.replace(json.dumps({"Ref": logical_id}), json.dumps(arn))
         return resolve(json.loads(text), stack=synthesized, partition="aws")
 
+    # Two policies: what training deploys needs more than IAM's 6,144 characters.
     assert command("training-us-east-1") == (
         "npx cdk bootstrap aws://111111111111/us-east-1 --trust 999999999999 "
         "--cloudformation-execution-policies "
-        "arn:aws:iam::111111111111:policy/LineageSharingCfnExecution-us-east-1-1"
+        "arn:aws:iam::111111111111:policy/LineageSharingCfnExecution-us-east-1-1,"
+        "arn:aws:iam::111111111111:policy/LineageSharingCfnExecution-us-east-1-2"
     )
     # The pipeline account deploys its own stacks: it trusts nobody.
     assert command("999999999999-us-east-1").startswith(

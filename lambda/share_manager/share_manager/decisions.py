@@ -361,7 +361,7 @@ class PrincipalPlan:
         out (RAM's quota may have held back principals the plan meant to invite)."""
         return {
             "ConsumersInvited": len(self.associate),
-            "InvitationsExpired": len(self.reinvite),
+            "ExpiredInvitationsResent": len(self.reinvite),
             "AssociationsFailed": len(self.reassociate),
             "ConsumersRemoved": len(self.disassociate),
             "ConsumersHeldBack": len(self.held_back),

@@ -484,7 +484,7 @@ def test_a_plan_counts_each_kind_of_change_for_cloudwatch():
     )
     assert plan.metrics() == {
         "ConsumersInvited": 1,
-        "InvitationsExpired": 2,
+        "ExpiredInvitationsResent": 2,
         "AssociationsFailed": 1,
         "ConsumersRemoved": 1,
         "ConsumersHeldBack": 3,

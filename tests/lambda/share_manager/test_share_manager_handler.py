@@ -1063,7 +1063,7 @@ def test_a_scheduled_run_reports_what_it_did(aws, deps):
     assert metrics.emitted == [
         {
             "ConsumersInvited": 0,
-            "InvitationsExpired": 1,
+            "ExpiredInvitationsResent": 1,
             "AssociationsFailed": 0,
             "ConsumersRemoved": 0,
             "ConsumersHeldBack": 0,
