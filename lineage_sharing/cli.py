@@ -25,7 +25,7 @@ from tqdm import tqdm
 from config.schema import schema_text
 from lineage_sharing import deploy_plan, graph
 from lineage_sharing.cloud_assembly import AssemblyInputs, InputError, load_inputs
-from lineage_sharing.credentials import AccountSessions, CredentialSource
+from lineage_sharing.credentials import AccountSessions, CredentialSource, client_with_credentials
 from lineage_sharing.status import StatusReport, check_pairs, render_report
 
 EXIT_OK, EXIT_NOT_OK, EXIT_USAGE = 0, 1, 2
@@ -38,6 +38,7 @@ _EXAMPLES = {
   lineage-sharing status --role-name LineageSharingStatus
   lineage-sharing status --profile training=ml-training --profile staging=ml-staging
   lineage-sharing status --profile-pattern 'ml-{name}' --json > status.json
+  lineage-sharing status --role-name LineageSharingStatus --read-as-query-role
 
 Credentials per account, first match wins: --profile for that account, --profile-pattern,
 --role-name (assumed from the base credentials: --base-profile or the default chain), else the
@@ -51,7 +52,8 @@ the command could not start.""",
   lineage-sharing graph --from-status status.json --output mesh.md""",
     "simulate": """examples:
   lineage-sharing simulate
-  lineage-sharing simulate --graph cdk.out/lineage-graph.md""",
+  lineage-sharing simulate --graph cdk.out/lineage-graph.md
+  lineage-sharing simulate --read-as-query-role""",
     "schema": """examples:
   lineage-sharing schema --output config/schema.json
 then start the config file with
@@ -168,6 +170,12 @@ def _profile_options(parser: argparse.ArgumentParser) -> None:
 def _report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument(
+        "--read-as-query-role",
+        action="store_true",
+        help="consumers with a query role (accounts[].query_role) read the producers' lineage "
+        "as that role, assumed from their status identity: proves what its users can read",
+    )
+    parser.add_argument(
         "--graph",
         type=Path,
         metavar="FILE",
@@ -280,6 +288,7 @@ def _status(args: argparse.Namespace) -> int:
             ),
             workers=args.workers,
             progress=lambda done, total: _advance(bar, done, total),
+            query_role_clients=client_with_credentials if args.read_as_query_role else None,
         )
     _write_graph(args.graph, inputs, report)
     if args.json:
@@ -365,7 +374,9 @@ def _simulate(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     if args.graph:
         _picture_format(args.graph)
-    report = simulate.simulate(inputs.stacks, inputs.names)
+    report = simulate.simulate(
+        inputs.stacks, inputs.names, read_as_query_role=args.read_as_query_role
+    )
     if args.json:
         document = {
             **_provenance(inputs),

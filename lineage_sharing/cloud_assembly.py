@@ -30,6 +30,7 @@ SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
 SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
 SHARE_RECONCILE_HANDLER = "share_manager.handler.reconcile"
 ACCEPTOR_HANDLER = "invitation_acceptor.handler.handle"
+QUERY_ROLE_PREFIX = "LineageSharingQuery-"  # stacks/lineage_sharing_stack.py names it
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,15 @@ class SynthesizedStack:
             return ()
         allowed = found[1]["Properties"]["Environment"]["Variables"]["ALLOWED_PRODUCER_ACCOUNTS"]
         return tuple(allowed.split(","))
+
+    @cached_property
+    def query_role_name(self) -> str | None:
+        """The consumer's query role (accounts[].query_role), when the config opted in."""
+        for role in self._of_type("AWS::IAM::Role").values():
+            name = role["Properties"].get("RoleName")
+            if isinstance(name, str) and name.startswith(QUERY_ROLE_PREFIX):
+                return name
+        return None
 
     @property
     def acceptor_environment(self) -> dict[str, str]:

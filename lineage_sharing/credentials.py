@@ -66,6 +66,18 @@ def role_arn(partition: str, account: str, role_name: str) -> str:
     return f"arn:{partition}:iam::{account}:role/{role_name}"
 
 
+def client_with_credentials(service: str, region: str, credentials: Mapping[str, Any]) -> Any:
+    """A client acting with AssumeRole's `Credentials` (a session of its own: boto3 sessions
+    are not thread-safe, and the status checks read accounts concurrently)."""
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+    return session.client(service, region_name=region)
+
+
 def partition_of(region: str) -> str:
     return botocore.session.get_session().get_partition_for_region(region)
 

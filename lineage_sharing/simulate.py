@@ -55,7 +55,11 @@ def seed_existing_lineage(estate: SimulatedEstate, stacks: list[SynthesizedStack
 
 
 def check_estate(
-    estate: SimulatedEstate, stacks: list[SynthesizedStack], **options
+    estate: SimulatedEstate,
+    stacks: list[SynthesizedStack],
+    *,
+    read_as_query_role: bool = False,
+    **options,
 ) -> StatusReport:
     """`lineage-sharing status` against the simulated accounts, on the simulated clock."""
     lock = threading.Lock()
@@ -64,7 +68,18 @@ def check_estate(
         with lock:  # the simulation makes every client from one botocore session
             return estate.operator_client(service, account, region)
 
-    return check_pairs(stacks, clients, names=estate.names, now=estate.world.clock.now, **options)
+    def role_clients(service: str, region: str, credentials: Mapping[str, Any]) -> Any:
+        with lock:
+            return estate.world.client_for(service, credentials=credentials, region=region)
+
+    return check_pairs(
+        stacks,
+        clients,
+        names=estate.names,
+        now=estate.world.clock.now,
+        query_role_clients=role_clients if read_as_query_role else None,
+        **options,
+    )
 
 
 def simulate(

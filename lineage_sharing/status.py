@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lineage_sharing.cloud_assembly import SynthesizedStack, directed_pairs
-from lineage_sharing.credentials import AccountAccessError
+from lineage_sharing.credentials import AccountAccessError, partition_of
 from lineage_sharing.status_diagnosis import (
     FAILING,
     PENDING,
@@ -35,10 +35,12 @@ from lineage_sharing.status_diagnosis import (
 )
 from lineage_sharing.status_facts import (
     ConsumerFacts,
+    CredentialClients,
     ProducerFacts,
     ReadResult,
     read_consumer,
     read_lineage,
+    read_lineage_as,
     read_producer,
 )
 from lineage_sharing.text_table import account_label, render_table
@@ -89,8 +91,14 @@ def check_pairs(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     workers: int = DEFAULT_WORKERS,
     progress: Progress | None = None,
+    query_role_clients: CredentialClients | None = None,
 ) -> StatusReport:
-    """Check every producer→consumer pair the synthesized stacks define."""
+    """Check every producer→consumer pair the synthesized stacks define.
+
+    With `query_role_clients`, a consumer that has a query role reads as that role (assumed
+    from its status identity), proving what the role's users can read; the others read as the
+    status identity.
+    """
     pairs = directed_pairs(stacks)
     cached = _CachedClients(clients)
     moment = now()
@@ -127,14 +135,21 @@ def check_pairs(
 
     facts = _map(own_side, accounts, workers)
 
+    def read(consumer: SynthesizedStack, probe: str) -> ReadResult:
+        account, region = consumer.account, consumer.region
+        if query_role_clients is None or consumer.query_role_name is None:
+            return read_lineage(cached("sagemaker", account, region), probe)
+        role_arn = f"arn:{partition_of(region)}:iam::{account}:role/{consumer.query_role_name}"
+        sts = cached("sts", account, region)
+        return read_lineage_as(sts, role_arn, query_role_clients, region, probe)
+
     def reads(account: str) -> dict[tuple[str, str], ReadResult]:
         results: dict[tuple[str, str], ReadResult] = {}
         try:
             for producer, consumer in pairs:
                 probe = _probe(facts, producer)
                 if consumer.account == account and probe and not facts[account].problem:
-                    sagemaker = cached("sagemaker", account, consumer.region)
-                    results[(producer.name, consumer.name)] = read_lineage(sagemaker, probe)
+                    results[(producer.name, consumer.name)] = read(consumer, probe)
         except _ACCESS_ERRORS as error:
             facts[account] = _AccountFacts(problem=_problem(error))
         finally:

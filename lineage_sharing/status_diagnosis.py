@@ -307,6 +307,23 @@ def _read_finding(pair: PairContext, facts: ProducerFacts, read: ReadResult | No
             "create one (a pipeline run creates contexts), or set bootstrap_lineage_group: true "
             f"and run `{pair.deploy_producer}` (it creates a marker context)",
         )
+    if read.assume_failed:
+        return _Finding(
+            FAILING,
+            f"RAM grants access, but the check {read.detail}",
+            f"let the identity this check runs as in {pair.consumer} assume it: name it (or "
+            f"its account) in the consumer's query_role.assumable_by and run "
+            f"`{pair.deploy_consumer}`, and allow it sts:AssumeRole on the role; or check "
+            "without --read-as-query-role",
+        )
+    if "AccessDenied" in read.error_code and read.as_role:
+        return _Finding(
+            FAILING,
+            f"RAM grants access, but the query role was denied: {read.detail}",
+            f"the query role holds the read for the configured producers only: check that "
+            f"{pair.producer} is one of {pair.consumer}'s producers in the config and run "
+            f"`{pair.deploy_consumer}`; nothing outside the stack may deny it (SCP, boundary)",
+        )
     if "AccessDenied" in read.error_code:
         return _Finding(
             FAILING,

@@ -4,15 +4,16 @@ Per producer (account, region): its own default lineage group, the share by name
 RESOURCE association of the group and its PRINCIPAL associations, how many invitations the
 account has pending (RAM's quota), which accounts the group's resource policy names, and one
 lineage context to read. Per consumer: the invitations it received. Per pair: the consumer's
-live read of the producer's context. Nothing here decides anything (status_diagnosis does);
-every call is a read, listed with its IAM action in STATUS_READ_ACTIONS.
+live read of the producer's context, as the status identity or as the consumer's query role.
+Nothing here decides anything (status_diagnosis does); every call is a read, listed with its
+IAM action in STATUS_READ_ACTIONS (and QUERY_ROLE_READ_ACTION).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,11 @@ STATUS_READ_ACTIONS = (
     "sagemaker:ListLineageGroups",
     "sagemaker:QueryLineage",
 )
+# With --read-as-query-role, in each consumer account that has one (README).
+QUERY_ROLE_READ_ACTION = "sts:AssumeRole"
+QUERY_SESSION_NAME = "lineage-sharing-status"
+# (service, region, AssumeRole's Credentials) -> a client acting with them
+CredentialClients = Callable[[str, str, Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,10 @@ class ReadResult:
     ok: bool
     detail: str  # what the read returned, or the error that stopped it
     error_code: str = ""
+    # The consumer's query role the read went through (--read-as-query-role), if any.
+    as_role: str = ""
+    # The role could not be assumed: the read never started.
+    assume_failed: bool = False
 
 
 # ---------------------------------------------------------------------------- producer side
@@ -248,6 +258,28 @@ def read_consumer(ram: Any) -> ConsumerFacts:
             for row in page.get("resourceShareInvitations", [])
         )
     )
+
+
+def read_lineage_as(
+    sts: Any, role_arn: str, clients: CredentialClients, region: str, context_arn: str
+) -> ReadResult:
+    """The same read, as the consumer's query role: proves what its people can read."""
+    try:
+        credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=QUERY_SESSION_NAME)[
+            "Credentials"
+        ]
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        code = details.get("Code", "")
+        return ReadResult(
+            False,
+            f"cannot assume {role_arn} ({code}: {details.get('Message', '')})",
+            code,
+            as_role=role_arn,
+            assume_failed=True,
+        )
+    read = read_lineage(clients("sagemaker", region, credentials), context_arn)
+    return replace(read, detail=f"as {role_arn.rsplit('/', 1)[1]}: {read.detail}", as_role=role_arn)
 
 
 def read_lineage(sagemaker: Any, context_arn: str) -> ReadResult:

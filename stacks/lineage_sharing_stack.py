@@ -18,12 +18,13 @@ from lineage_constructs.sharing_monitoring import (
     OperationsDashboard,
     ReconcileMonitoring,
 )
-
-QUERY_ROLE_NAME_PREFIX = "LineageSharingQuery-"  # IAM roles are global: one per region
+from lineage_sharing.cloud_assembly import QUERY_ROLE_PREFIX
 
 
 def query_role_name(region: str) -> str:
-    return f"{QUERY_ROLE_NAME_PREFIX}{region}"
+    # IAM roles are global: one per region the account receives in. The status command finds
+    # it by the prefix.
+    return f"{QUERY_ROLE_PREFIX}{region}"
 
 
 class LineageSharingStack(Stack):

@@ -203,6 +203,31 @@ def test_status_json_is_pure_json_on_stdout_and_exit_1_when_a_pair_cannot_read(
     assert picture.read_text().count('label="failing"') == 2
 
 
+def test_status_reads_as_the_query_roles_when_asked(
+    example, simulated_accounts, monkeypatch, capsys
+):
+    estate, _ = simulated_accounts
+    monkeypatch.setattr(
+        cli,
+        "client_with_credentials",
+        lambda service, region, credentials: estate.world.client_for(
+            service, credentials=credentials, region=region
+        ),
+    )
+
+    code, out, _ = run(capsys, "status", *example, "--read-as-query-role", "--json")
+
+    assert code == 0
+    staging_reads = [
+        p["read"] for p in json.loads(out)["pairs"] if p["consumer"]["account"] == "222222222222"
+    ]
+    assert len(staging_reads) == 2
+    assert all(
+        read.startswith("as LineageSharingQuery-us-east-1: DescribeContext")
+        for read in staging_reads
+    )
+
+
 # ---------------------------------------------------------------------------- graph
 def test_graph_without_status_draws_every_pair_planned(example, capsys):
     code, out, _ = run(capsys, "graph", *example)

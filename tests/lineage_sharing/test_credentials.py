@@ -9,7 +9,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lineage_sharing.credentials import AccountAccessError, AccountSessions, CredentialSource
+from lineage_sharing.credentials import (
+    AccountAccessError,
+    AccountSessions,
+    CredentialSource,
+    client_with_credentials,
+)
 from lineage_sharing.status import check_pairs
 
 TRAINING, STAGING = "111111111111", "222222222222"
@@ -201,3 +206,11 @@ def test_no_credentials_at_all_is_an_access_problem_that_names_the_options(aws_c
     message = str(raised.value)
     assert message.startswith("no credentials from the default credentials")
     assert "pass --profile training=PROFILE, --profile-pattern or --role-name" in message
+
+
+def test_a_client_with_assumed_credentials_signs_with_them_in_its_region():
+    credentials = {"AccessKeyId": "ASIAQUERYROLE", "SecretAccessKey": "s", "SessionToken": "t"}
+    client = client_with_credentials("sagemaker", "eu-west-1", credentials)
+    signing = client._request_signer._credentials.get_frozen_credentials()
+    assert (signing.access_key, signing.token) == ("ASIAQUERYROLE", "t")
+    assert client.meta.region_name == "eu-west-1"

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from lineage_sharing.simulate import check_estate
-from lineage_sharing.status_facts import STATUS_READ_ACTIONS
+from lineage_sharing.status_facts import QUERY_ROLE_READ_ACTION, STATUS_READ_ACTIONS
 from simulation.authorization import AuthorizationRequest, AuthorizationResult, Authorizer
 from simulation.estate import OPERATOR_ROLE, SimulatedEstate
 from simulation.rollout import deploy_all
@@ -286,3 +286,49 @@ def test_the_readme_policy_for_the_status_identity_grants_exactly_the_read_actio
         actions = statement["Action"]
         granted |= {actions} if isinstance(actions, str) else set(actions)
     assert granted == set(STATUS_READ_ACTIONS)
+
+
+# ---------------------------------------------------------------------------- query role
+def test_consumers_with_a_query_role_read_as_it_when_asked(estate, mesh3):
+    stacks = deployed_mesh(estate, mesh3)
+    before = len(estate.world.call_log)
+
+    report = check_estate(estate, stacks, read_as_query_role=True)
+
+    assert report.ok
+    query_role = f"arn:aws:iam::{STAGING}:role/LineageSharingQuery-{REGION}"
+    for status in report.pairs:
+        through_role = status.consumer_account == STAGING  # the example's only query role
+        assert status.detail.startswith("as LineageSharingQuery-us-east-1: ") == through_role
+    reads = {
+        (record.principal_arn, record.operation)
+        for record in estate.world.call_log[before:]
+        if record.operation in ("DescribeContext", "QueryLineage") and record.account == STAGING
+    }
+    assert reads == {(query_role, "DescribeContext"), (query_role, "QueryLineage")}
+    assert {f"{r.service}:{r.operation}" for r in estate.world.call_log[before:]} <= {
+        *STATUS_READ_ACTIONS,
+        QUERY_ROLE_READ_ACTION,
+    }
+
+
+def test_a_query_role_the_check_cannot_assume_fails_the_pair_with_the_fix(hub_app):
+    from lineage_sharing.simulate import seed_existing_lineage
+
+    stacks = list(stacks_of(hub_app).values())  # governance trusts only its LineageAuditors
+    estate = SimulatedEstate.start(sorted({s.account for s in stacks}))
+    seed_existing_lineage(estate, stacks)
+    assert deploy_all(estate.rollout, stacks) == []
+    estate.rollout.advance(HOUR)
+
+    report = check_estate(estate, stacks, read_as_query_role=True)
+
+    assert not report.ok and {p.state for p in report.pairs} == {"failing"}
+    for status in report.pairs:
+        assert "cannot assume arn:aws:iam::444444444444:role/LineageSharingQuery-eu-west-1" in (
+            status.cause
+        )
+        assert "query_role.assumable_by" in status.fix
+        assert "npx cdk deploy LineageSharing-governance-eu-west-1" in status.fix
+    # Read as the status identity itself, the same pairs are fine: only the role's trust lacks.
+    assert check_estate(estate, stacks).ok
