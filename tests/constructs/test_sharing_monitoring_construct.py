@@ -4,6 +4,7 @@ the names the handlers emit, and every alarm is valid for CloudWatch at every al
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from aws_cdk import App, Duration, Environment, Stack
@@ -25,6 +26,10 @@ from share_manager.decisions import RECONCILE_METRICS as EMITTED_BY_RECONCILE
 
 def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def test_both_handler_assets_carry_the_same_metrics_edge():
+    assert Path(acceptor_emf.__file__).read_text() == Path(share_emf.__file__).read_text()
 
 
 def test_the_constructs_watch_exactly_what_the_handlers_emit():

@@ -58,3 +58,18 @@ def own_lineage_group(sagemaker: Any, account: str) -> str:
     groups = sagemaker.list_lineage_groups()["LineageGroupSummaries"]
     [own] = [g["LineageGroupArn"] for g in groups if g["LineageGroupArn"].split(":")[4] == account]
     return own
+
+
+def share_outsiders_lineage(estate: Any, consumer: str, context_name: str) -> str:
+    """The unconfigured OUTSIDER creates a context (so its lineage group exists) and shares its
+    group with `consumer` by hand; returns the context's ARN."""
+    sagemaker = estate.operator_client("sagemaker", OUTSIDER, REGION)
+    arn = sagemaker.create_context(
+        ContextName=context_name, ContextType="Pipeline", Source={"SourceUri": "s3://outsider"}
+    )["ContextArn"]
+    estate.operator_client("ram", OUTSIDER, REGION).create_resource_share(
+        name=f"{context_name}-share",
+        resourceArns=[own_lineage_group(sagemaker, OUTSIDER)],
+        principals=[consumer],
+    )
+    return arn

@@ -44,7 +44,7 @@ from tests.simulation.scenario_configs import (
     RESEARCH,
     STAGING,
     TRAINING,
-    own_lineage_group,
+    share_outsiders_lineage,
 )
 
 # Granted so the Lambda service can act for the function (write its logs, send a failed
@@ -166,14 +166,7 @@ def test_the_acceptor_role_alone_refuses_a_share_from_an_account_nobody_configur
     """The IAM fence holds even when the acceptor's own filter would let everything in."""
     training = mesh3[TRAINING]
     estate.rollout.deploy(training)
-    outsider_sagemaker = estate.operator_client("sagemaker", OUTSIDER, REGION)
-    outsider_sagemaker.create_context(
-        ContextName="exfiltration-bait", ContextType="Pipeline", Source={"SourceUri": "s3://bait"}
-    )
-    group = own_lineage_group(outsider_sagemaker, OUTSIDER)
-    estate.operator_client("ram", OUTSIDER, REGION).create_resource_share(
-        name="lineage-for-you", resourceArns=[group], principals=[TRAINING]
-    )
+    share_outsiders_lineage(estate, TRAINING, "exfiltration-bait")
 
     # Filter disabled: the acceptor is told to trust the outsider as well.
     deps = estate.rollout.acceptor_dependencies(

@@ -23,7 +23,7 @@ from tests.simulation.scenario_configs import (
     REGION,
     STAGING,
     TRAINING,
-    own_lineage_group,
+    share_outsiders_lineage,
 )
 
 QUERY_ROLE = f"arn:aws:iam::{STAGING}:role/{query_role_name(REGION)}"
@@ -115,14 +115,7 @@ def test_it_reads_only_configured_producers_even_when_more_is_shared(shared_mesh
     """Someone in staging accepts an unconfigured account's lineage by hand: RAM grants the
     resource side, yet the query role's identity policy names only the configured producers."""
     world = shared_mesh.world
-    outsider_sagemaker = shared_mesh.operator_client("sagemaker", OUTSIDER, REGION)
-    outsider_sagemaker.create_context(
-        ContextName="outsider-pipeline", ContextType="Pipeline", Source={"SourceUri": "s3://o"}
-    )
-    group = own_lineage_group(outsider_sagemaker, OUTSIDER)
-    shared_mesh.operator_client("ram", OUTSIDER, REGION).create_resource_share(
-        name="unasked", resourceArns=[group], principals=[STAGING]
-    )
+    outsider_context = share_outsiders_lineage(shared_mesh, STAGING, "outsider-pipeline")
     staging_ram = shared_mesh.operator_client("ram", STAGING, REGION)
     [invitation] = [
         i
@@ -132,7 +125,6 @@ def test_it_reads_only_configured_producers_even_when_more_is_shared(shared_mesh
     staging_ram.accept_resource_share_invitation(
         resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
     )
-    outsider_context = context_arn(OUTSIDER, "outsider-pipeline")
     # The share works: the operator (whose own policies allow everything) reads it.
     operator = shared_mesh.operator_client("sagemaker", STAGING, REGION)
     assert operator.describe_context(ContextName=outsider_context)["ContextArn"] == outsider_context

@@ -6,6 +6,9 @@ with Lambda's JSON log format a `logging` record becomes a JSON object that carr
 under "message", and CloudWatch extracts EMF only from a document at the top level of the log
 event; what the function prints is passed on as it is (Lambda docs: print output stays plain
 text under the JSON log format).
+
+Each Lambda asset is self-contained (no layer), so this file is in both handler packages, word
+for word; a test keeps the two copies identical.
 """
 
 from __future__ import annotations

@@ -912,7 +912,16 @@ class ScheduledContext(FakeLambdaContext):
     aws_request_id: str = "c0ffee00-0000-4000-8000-000000000001"
 
 
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.emitted: list[dict[str, int]] = []
+
+    def emit(self, counts):
+        self.emitted.append(dict(counts))
+
+
 def test_schedule_resends_an_expired_invitation_without_a_deployment(aws, deps):
+    metrics = RecordingMetrics()
     expect_get_share(aws)
     expect_template(aws)
     expect_group_association(aws)
@@ -923,7 +932,7 @@ def test_schedule_resends_an_expired_invitation_without_a_deployment(aws, deps):
     )
     expect_disassociate(aws, CONSUMER_B)
 
-    result = reconcile(reconcile_event(), ScheduledContext(), deps)
+    result = reconcile(reconcile_event(), ScheduledContext(), replace(deps, metrics=metrics))
 
     assert result == {
         "share_arn": SHARE_ARN,
@@ -935,6 +944,18 @@ def test_schedule_resends_an_expired_invitation_without_a_deployment(aws, deps):
         "deferred": [],
     }
     aws.ram_stub.assert_no_pending_responses()
+    # ... and reports it (CloudWatch metrics: embedded_metrics).
+    assert metrics.emitted == [
+        {
+            "ConsumersInvited": 0,
+            "ExpiredInvitationsResent": 1,
+            "AssociationsFailed": 0,
+            "ConsumersRemoved": 0,
+            "ConsumersHeldBack": 0,
+            "ReinvitesDeferred": 0,
+            "ShareInSync": 0,
+        }
+    ]
 
 
 def test_schedule_in_sync_only_reads(aws, deps):
@@ -1036,41 +1057,6 @@ def test_create_when_other_shares_fill_the_quota_creates_the_share_without_princ
 
 
 # ---------------------------------------------------------------------------- metrics
-
-
-class RecordingMetrics:
-    def __init__(self) -> None:
-        self.emitted: list[dict[str, int]] = []
-
-    def emit(self, counts):
-        self.emitted.append(dict(counts))
-
-
-def test_a_scheduled_run_reports_what_it_did(aws, deps):
-    metrics = RecordingMetrics()
-    expect_get_share(aws)
-    expect_template(aws)
-    expect_group_association(aws)
-    expect_associations(
-        aws,
-        principal(CONSUMER_A, "ASSOCIATED"),
-        principal(CONSUMER_B, "ASSOCIATING", age=timedelta(hours=13)),
-    )
-    expect_disassociate(aws, CONSUMER_B)
-
-    reconcile(reconcile_event(), ScheduledContext(), replace(deps, metrics=metrics))
-
-    assert metrics.emitted == [
-        {
-            "ConsumersInvited": 0,
-            "ExpiredInvitationsResent": 1,
-            "AssociationsFailed": 0,
-            "ConsumersRemoved": 0,
-            "ConsumersHeldBack": 0,
-            "ReinvitesDeferred": 0,
-            "ShareInSync": 0,
-        }
-    ]
 
 
 def test_principals_the_quota_held_back_are_counted_as_held_back(aws, deps):
