@@ -332,3 +332,15 @@ def test_a_query_role_the_check_cannot_assume_fails_the_pair_with_the_fix(hub_ap
         assert "npx cdk deploy LineageSharing-governance-eu-west-1" in status.fix
     # Read as the status identity itself, the same pairs are fine: only the role's trust lacks.
     assert check_estate(estate, stacks).ok
+
+
+def test_the_readme_names_the_one_more_action_reading_as_the_query_role_needs():
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("**Reading as the query role.**")[1]
+    statement = json.loads(re.search(r"```json\n(.*?)```", section, re.DOTALL).group(1))
+    assert statement["Action"] == QUERY_ROLE_READ_ACTION
+    assert statement["Resource"].endswith(":role/LineageSharingQuery-*")
