@@ -24,8 +24,8 @@ from pathlib import Path
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import app as cdk_app  # noqa: E402
-from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly  # noqa: E402
 from config.model import parse_config  # noqa: E402
+from lineage_sharing.cloud_assembly import SynthesizedStack, read_cloud_assembly  # noqa: E402
 from simulation.estate import SimulatedEstate  # noqa: E402
 from simulation.rollout import deploy_all  # noqa: E402
 

@@ -5,7 +5,7 @@ every producer's share lists its consumers. Both grow with the fleet; past these
 stacks would synthesize but fail to deploy, so the config is refused, naming the limit.
 Sharing through AWS Organizations (an organization or OU as the principal) needs neither list.
 The templates themselves are measured against every deploy-time limit after synthesis
-(cli/deploy_limits.py).
+(lineage_sharing/deploy_limits.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ from lineage_constructs import aws_limits
 from lineage_constructs.acceptor_layout import max_producers_per_consumer
 
 RAM_PRINCIPALS_PER_SHARE = 5_000  # default quota: principals associated with one share
+# The optional query role (constructs/lineage_query_role.py) names every producer's lineage
+# entity ARNs, four per producer (eight with association writes), in statements IAM cannot
+# split below one managed policy of 6,144 characters. Measured in the longest region name
+# (tests/stacks/test_fleet_limits.py builds a role at each number and checks every limit).
+QUERY_ROLE_MAX_PRODUCERS = 70
+QUERY_ROLE_WITH_ASSOCIATION_WRITES_MAX_PRODUCERS = 20
 
 _ORGANIZATIONS_HINT = (
     "share through AWS Organizations instead (an organization or OU principal needs no "
@@ -37,6 +43,21 @@ def capacity_problems(plans: Sequence[StackPlan]) -> Iterable[str]:
                 f"{aws_limits.IAM_MANAGED_POLICIES_PER_ROLE} managed policies per role); "
                 f"{_ORGANIZATIONS_HINT}"
             )
+        query_role = plan.account.query_role
+        if query_role is not None and plan.producers:
+            most = (
+                QUERY_ROLE_WITH_ASSOCIATION_WRITES_MAX_PRODUCERS
+                if query_role.association_writes
+                else QUERY_ROLE_MAX_PRODUCERS
+            )
+            if len(plan.producers) > most:
+                yield (
+                    f"accounts: {where}: its query_role would name the lineage ARNs of "
+                    f"{len(plan.producers):,} producers, but at most {most} fit "
+                    f"(IAM: {aws_limits.IAM_MANAGED_POLICY_CHARS:,} characters per managed "
+                    f"policy{', association_writes doubles the ARNs' if query_role.association_writes else ''}); "
+                    "remove query_role from this account, or give it fewer producers"
+                )
         if len(plan.consumers) > RAM_PRINCIPALS_PER_SHARE:
             yield (
                 f"accounts: {where} would share with {len(plan.consumers):,} consumers, but a "

@@ -1,7 +1,7 @@
 """AWS limits a synthesized stack must fit at deploy time, which cfn-lint does not check.
 
 Plain numbers, no CDK import: the constructs lay their policies out within them, config
-validation refuses configs that cannot fit them, and `cli.deploy_limits` measures every
+validation refuses configs that cannot fit them, and `lineage_sharing.deploy_limits` measures every
 synthesized template against them. Sources: the IAM, Lambda, EventBridge, CloudFormation,
 Systems Manager and Step Functions quotas pages (FACTS.md, Corrections).
 """

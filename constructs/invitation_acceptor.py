@@ -49,7 +49,12 @@ class InvitationAcceptor(Construct):
         producer_accounts: Sequence[str],
         sweep_interval: Duration,
         log_retention: logs.RetentionDays,
+        reserved_concurrency: int | None = None,
     ) -> None:
+        """`reserved_concurrency` stays unset by default: Lambda refuses a reservation that
+        leaves an account fewer than 10 unreserved executions, and new accounts often have a
+        quota of 10, so any reservation can fail a fresh account's deployment. Two sweeps at
+        once are harmless (accepts carry the invitation's client token)."""
         super().__init__(scope, id_)
         producers = sorted(producer_accounts)
         if not producers:
@@ -107,8 +112,7 @@ class InvitationAcceptor(Construct):
                 ALLOW_LIST_PARAMETERS_VARIABLE: ",".join(self.allow_list_parameter_names),
                 ALLOW_LIST_SHA256_VARIABLE: allow_list_digest(producers),
             },
-            # Two sweeps at once would race on the same invitations.
-            reserved_concurrency=1,
+            reserved_concurrency=reserved_concurrency,
             dead_letter_queue=self.dead_letter_queue,
         )
         self.function = handler.function
@@ -177,7 +181,7 @@ class InvitationAcceptor(Construct):
                 self,
                 f"ProducerFence{number}",
                 description=f"Part {number} of the producer accounts whose RAM invitations "
-                f"{self.node.path} may accept",
+                f"{stack.stack_name}/{self.node.id} may accept",
                 document=iam.PolicyDocument(statements=[iam.PolicyStatement.from_json(statement)]),
                 roles=[self.role],
             )
@@ -188,9 +192,11 @@ class InvitationAcceptor(Construct):
         """The allow-list the handler reads, in standard-tier StringList parameters."""
         stack = Stack.of(self)
         chunks = allow_list_chunks(producers)
-        # The construct path is unique in the app and starts with the stack's name.
+        # Stack name and the path within the stack: unique in the account and region, and the
+        # same for a pipeline's copy of the stack (a Stage adds to the path, not to the name).
+        within_stack = self.node.path.removeprefix(f"{stack.node.path}/")
         self.allow_list_parameter_names = [
-            f"/{self.node.path}/allowed-producer-accounts/{number}"
+            f"/{stack.stack_name}/{within_stack}/allowed-producer-accounts/{number}"
             for number in range(1, len(chunks) + 1)
         ]
         parameters = [
@@ -199,8 +205,8 @@ class InvitationAcceptor(Construct):
                 f"AllowedProducers{number}",
                 parameter_name=name,
                 string_list_value=chunk,
-                description=f"Producer accounts whose lineage group invitations {self.node.path} "
-                f"accepts (part {number} of {len(chunks)})",
+                description=f"Producer accounts whose lineage group invitations "
+                f"{stack.stack_name}/{within_stack} accepts (part {number} of {len(chunks)})",
                 tier=ssm.ParameterTier.STANDARD,
                 simple_name=False,
             )

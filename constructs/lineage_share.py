@@ -33,8 +33,9 @@ BOOTSTRAP_CONTEXT_NAME = "lineage-sharing-bootstrap"
 class LineageGroupShare(Construct):
     """Shares the account's default lineage group with `principals` and keeps the share healthy.
 
-    Exposes `lineage_group_arn`, `resource_share_arn`, the custom resource handler's `role` and
-    the schedule's `reconcile_role`.
+    Exposes `lineage_group_arn`, `resource_share_arn`, the custom resource handler's `role`,
+    the schedule's `reconcile_role` and `reconcile_function`, and `functions` (label -> each
+    handler function, for dashboards).
     """
 
     def __init__(
@@ -67,34 +68,51 @@ class LineageGroupShare(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Creates and maintains the RAM share of this account's lineage group",
         )
+        external = _cfn_bool(allow_external_principals)
+        # RAM authorizes CreateResourceShare once per resource and once per principal it names
+        # (RAM user guide, example IAM policies): one statement for each kind of request context.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="CreateShareOfOwnLineageGroupOnly",
                 actions=["ram:CreateResourceShare"],
                 resources=["*"],
                 conditions={
-                    "StringEquals": {
-                        "ram:RequestedResourceType": LINEAGE_GROUP_RESOURCE_TYPE,
-                        "ram:ResourceArn": own_lineage_group_arn,
-                    }
+                    "StringEquals": {"ram:RequestedResourceType": LINEAGE_GROUP_RESOURCE_TYPE},
+                    "ArnEquals": {"ram:ResourceArn": own_lineage_group_arn},
+                    "Bool": {"ram:RequestedAllowsExternalPrincipals": external},
                 },
             )
         )
         self.role.add_to_policy(
+            create_share_for_configured_consumers(principals, allow_external_principals)
+        )
+        self.role.add_to_policy(
+            invite_configured_consumers(principals, own_resource_shares, share_name)
+        )
+        self.role.add_to_policy(remove_principals_only(own_resource_shares, share_name))
+        self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ManageOnlyTheConfiguredShare",
-                actions=[
-                    "ram:AssociateResourceShare",
-                    "ram:DisassociateResourceShare",
-                    "ram:DeleteResourceShare",
-                    "ram:TagResource",
-                    "ram:UntagResource",
-                ],
+                actions=["ram:DeleteResourceShare", "ram:TagResource", "ram:UntagResource"],
                 resources=[own_resource_shares],
                 conditions={"StringEquals": {"ram:ResourceShareName": share_name}},
             )
         )
+        # The handler only ever sets allowExternalPrincipals to the configured value (org mode
+        # forbids external principals once the accounts outside the organization are gone).
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SetOnlyTheConfiguredExternalPrincipalsFlag",
+                actions=["ram:UpdateResourceShare"],
+                resources=[own_resource_shares],
+                conditions={
+                    "StringEquals": {"ram:ResourceShareName": share_name},
+                    "Bool": {"ram:RequestedAllowsExternalPrincipals": external},
+                },
+            )
+        )
         self.role.add_to_policy(_read_share_state())
+        self.role.add_to_policy(_let_ram_maintain_the_lineage_group_policy())
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="FindOwnLineageGroup",
@@ -103,10 +121,12 @@ class LineageGroupShare(Construct):
             )
         )
         if bootstrap_lineage_group:
+            # DescribeContext tells "already exists" (an earlier attempt made it) from any other
+            # refusal of CreateContext.
             self.role.add_to_policy(
                 iam.PolicyStatement(
-                    sid="CreateBootstrapMarkerContextOnly",
-                    actions=["sagemaker:CreateContext"],
+                    sid="BootstrapMarkerContextOnly",
+                    actions=["sagemaker:CreateContext", "sagemaker:DescribeContext"],
                     resources=[
                         stack.format_arn(
                             service="sagemaker",
@@ -120,10 +140,14 @@ class LineageGroupShare(Construct):
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="IAM has no resource type for ram:CreateResourceShare, ram:GetResourceShares, "
-                "ram:GetResourceShareAssociations and sagemaker:ListLineageGroups, so they need "
-                "Resource '*'. CreateResourceShare is fenced by conditions to resource type "
-                "sagemaker:LineageGroup and this account's own default lineage group ARN; the others "
-                "are read-only.",
+                "ram:GetResourceShareAssociations, sagemaker:ListLineageGroups and the "
+                "permission-only sagemaker:CreateLineageGroupPolicy, PutLineageGroupPolicy and "
+                "DeleteLineageGroupPolicy, so they need Resource '*'. CreateResourceShare is fenced "
+                "by conditions to resource type sagemaker:LineageGroup, this account's own default "
+                "lineage group ARN, the configured consumers and the configured "
+                "allowExternalPrincipals; the three lineage group policy actions have no API and "
+                "are what RAM needs of its caller to attach and remove the group's resource "
+                "policy; the others are read-only.",
             )
         )
         own_shares_acknowledgment = Acknowledgment(
@@ -197,18 +221,27 @@ class LineageGroupShare(Construct):
         )
         self.reconcile_role.add_to_policy(_read_share_state())
         self.reconcile_role.add_to_policy(
+            invite_configured_consumers(principals, own_resource_shares, share_name)
+        )
+        self.reconcile_role.add_to_policy(remove_principals_only(own_resource_shares, share_name))
+        self.reconcile_role.add_to_policy(_let_ram_maintain_the_lineage_group_policy())
+        # The schedule reads the custom resource's properties from this stack's template.
+        self.reconcile_role.add_to_policy(
             iam.PolicyStatement(
-                sid="InviteOnlyThroughTheConfiguredShare",
-                actions=["ram:AssociateResourceShare", "ram:DisassociateResourceShare"],
-                resources=[own_resource_shares],
-                conditions={"StringEquals": {"ram:ResourceShareName": share_name}},
+                sid="ReadThisStacksTemplate",
+                actions=["cloudformation:GetTemplate"],
+                resources=[stack.stack_id],
             )
         )
         Validations.of(self.reconcile_role).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="IAM has no resource type for ram:GetResourceShares and "
-                "ram:GetResourceShareAssociations (read-only), so they need Resource '*'.",
+                "ram:GetResourceShareAssociations (read-only) and for the permission-only "
+                "sagemaker:CreateLineageGroupPolicy, PutLineageGroupPolicy and "
+                "DeleteLineageGroupPolicy (no API: RAM needs them of its caller to change the "
+                "lineage group's resource policy when principals are associated or "
+                "disassociated), so they need Resource '*'.",
             )
         )
         Validations.of(self.reconcile_role).acknowledge(own_shares_acknowledgment)
@@ -219,6 +252,12 @@ class LineageGroupShare(Construct):
             description="Lineage group share: re-invite expired, invite held-back principals",
             **{**handler_settings, "role": self.reconcile_role},
         )
+        self.reconcile_function = reconcile.function
+        self.functions = {
+            "share on_event": on_event.function,
+            "share is_complete": is_complete.function,
+            "reconcile": reconcile.function,
+        }
         # A failed run is not retried by Lambda: the next scheduled run is the retry, and the
         # errors alarm reports the failure.
         reconcile.function.configure_async_invoke(retry_attempts=0)
@@ -230,14 +269,14 @@ class LineageGroupShare(Construct):
             targets=[
                 targets.LambdaFunction(
                     reconcile.function,
-                    # The same request the custom resource gets, addressed to the deployed share.
+                    # Names the custom resource and its deployed share; the handler reads the
+                    # properties from the template (an input holds at most 8,192 characters).
                     event=events.RuleTargetInput.from_object(
                         {
                             "RequestType": "Reconcile",
                             "StackId": stack.stack_id,
                             "LogicalResourceId": stack.get_logical_id(share.node.default_child),
                             "PhysicalResourceId": share.ref,
-                            "ResourceProperties": properties,
                         }
                     ),
                     # EventBridge retries delivering the event to Lambda; an old one is useless.
@@ -257,6 +296,71 @@ class LineageGroupShare(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+
+# ---------------------------------------------------------------------------- statements that
+# name the configured consumers: they grow with the fleet, so they are built in one place.
+
+
+def create_share_for_configured_consumers(
+    principals: Sequence[str], allow_external_principals: bool
+) -> iam.PolicyStatement:
+    """CreateResourceShare's request contexts for principals: only the configured consumers."""
+    return iam.PolicyStatement(
+        sid="CreateShareForConfiguredConsumersOnly",
+        actions=["ram:CreateResourceShare"],
+        resources=["*"],
+        conditions={
+            "StringEquals": {"ram:Principal": sorted(principals)},
+            "Bool": {"ram:RequestedAllowsExternalPrincipals": _cfn_bool(allow_external_principals)},
+        },
+    )
+
+
+def invite_configured_consumers(
+    principals: Sequence[str], own_resource_shares: str, share_name: str
+) -> iam.PolicyStatement:
+    """AssociateResourceShare of the configured consumers only (never of a resource)."""
+    return iam.PolicyStatement(
+        sid="InviteOnlyConfiguredConsumers",
+        actions=["ram:AssociateResourceShare"],
+        resources=[own_resource_shares],
+        conditions={
+            "StringEquals": {
+                "ram:ResourceShareName": share_name,
+                "ram:Principal": sorted(principals),
+            }
+        },
+    )
+
+
+def remove_principals_only(own_resource_shares: str, share_name: str) -> iam.PolicyStatement:
+    """DisassociateResourceShare of principals (removed consumers too), never of the group."""
+    return iam.PolicyStatement(
+        sid="DisassociateOnlyPrincipals",
+        actions=["ram:DisassociateResourceShare"],
+        resources=[own_resource_shares],
+        conditions={
+            "StringEquals": {"ram:ResourceShareName": share_name},
+            "Null": {"ram:Principal": "false"},
+        },
+    )
+
+
+def _let_ram_maintain_the_lineage_group_policy() -> iam.PolicyStatement:
+    # RAM attaches, changes and removes the shared group's resource policy through SageMaker
+    # with its caller's permissions (RAM troubleshooting: "you need
+    # resourceOwningService:PutPolicyAction"). Which of the three RAM checks on which call is not
+    # documented: all three. They have no API, so handler code cannot call them itself.
+    return iam.PolicyStatement(
+        sid="LetRamMaintainTheLineageGroupPolicy",
+        actions=[
+            "sagemaker:CreateLineageGroupPolicy",
+            "sagemaker:PutLineageGroupPolicy",
+            "sagemaker:DeleteLineageGroupPolicy",
+        ],
+        resources=["*"],
+    )
 
 
 def _read_share_state() -> iam.PolicyStatement:

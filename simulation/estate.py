@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cli.cloud_assembly import SynthesizedStack
-from cli.lineage_status import PairStatus, directed_pairs, pair_status
+from lineage_sharing.cloud_assembly import SynthesizedStack
+from lineage_sharing.status import PairStatus, directed_pairs, pair_status
 from simulation.authorization import AllowAll
 from simulation.iam import PolicyEvaluator, RecordingAuthorizer
 from simulation.rollout import Rollout
@@ -39,6 +39,7 @@ class SimulatedEstate:
         evaluator = PolicyEvaluator(fallback=AllowAll())
         recorder = RecordingAuthorizer(evaluator)
         world.authorizer = recorder
+        world.trust_policies = evaluator
         return cls(world, evaluator, recorder, Rollout(world, iam=evaluator), dict(names or {}))
 
     def operator_client(self, service: str, account: str, region: str) -> Any:

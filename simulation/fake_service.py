@@ -27,6 +27,8 @@ class Caller:
     region: str
     principal_arn: str
     partition: str = "aws"
+    # For a role session from AssumeRole: arn:...:sts::<account>:assumed-role/<role>/<session>.
+    session_arn: str | None = None
 
     def authorization_request(
         self,

@@ -33,7 +33,7 @@ from typing import Any
 from policy_sentry.querying.all import get_all_actions
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
-from cli.cloud_assembly import SynthesizedStack
+from lineage_sharing.cloud_assembly import SynthesizedStack
 from simulation.authorization import (
     ANY_RESOURCE,
     AuthorizationRequest,
@@ -54,6 +54,7 @@ from simulation.iam_policies import (
     resolve,
     role_policies,
     simulated_role_arn,
+    trust_policies,
 )
 
 __all__ = [
@@ -192,6 +193,10 @@ def arn_pattern_can_match_format(pattern: str, arn_format: str) -> bool:
     return globs_intersect(pattern, format_glob)
 
 
+def glob_matches_any(patterns: Any, action: str) -> bool:
+    return any(glob_matches(p, action, ignore_case=True) for p in _as_strings(patterns))
+
+
 def _as_strings(value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list | tuple) else [value]
     return tuple(_as_string(item) for item in items)
@@ -307,6 +312,7 @@ class PolicyEvaluator:
     partition: str = "aws"
     _roles: dict[str, _Role] = field(default_factory=dict, init=False, repr=False)
     _deleted_roles: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _trust: dict[str, list[dict]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_stacks(
@@ -327,6 +333,12 @@ class PolicyEvaluator:
         managed = managed_policy_arns(stack, self.partition)
         for role_arn, statements in role_policies(stack, self.partition).items():
             self.add_role(role_arn, statements, managed.get(role_arn, ()))
+        for role_arn, statements in trust_policies(stack, self.partition).items():
+            self.add_trust_policy(role_arn, statements)
+
+    def add_trust_policy(self, role_arn: str, statements: list[dict]) -> None:
+        """Who may assume the role (its AssumeRolePolicyDocument's statements)."""
+        self._trust[role_arn] = list(statements)
 
     def add_role(
         self, role_arn: str, statements: list[dict], managed_policies: Sequence[str] = ()
@@ -344,6 +356,7 @@ class PolicyEvaluator:
             if resource["Type"] == ROLE_TYPE:
                 role_arn = simulated_role_arn(stack, logical_id, self.partition)
                 self._roles.pop(role_arn, None)
+                self._trust.pop(role_arn, None)
                 self._deleted_roles[role_arn] = stack.name
 
     @property
@@ -415,6 +428,31 @@ class PolicyEvaluator:
         )
         return f"{head}: {details}{unmodelled}"
 
+    def may_assume(self, role_arn: str, principal_arn: str, account: str) -> AuthorizationResult:
+        """The role's trust policy (the `TrustPolicies` of simulation.sts_fake): an Allow of
+        sts:AssumeRole whose Principal names the caller's ARN or its account's root (which
+        admits any principal of that account its own identity policy lets assume roles)."""
+        statements = self._trust.get(role_arn)
+        if statements is None:
+            return AuthorizationResult(False, f"{role_arn} is not a role of a deployed stack")
+        named = {principal_arn, f"arn:{self.partition}:iam::{account}:root"}
+        matching = [
+            statement
+            for statement in statements
+            if glob_matches_any(statement.get("Action", []), "sts:AssumeRole")
+            and named & set(_as_strings(statement.get("Principal", {}).get("AWS", [])))
+        ]
+        for statement in matching:
+            if "Condition" in statement:
+                raise PolicyError(f"{role_arn}: trust policy conditions are not modelled")
+        if any(statement["Effect"] == "Deny" for statement in matching):
+            return AuthorizationResult(False, f"the trust policy of {role_arn} denies it")
+        if any(statement["Effect"] == "Allow" for statement in matching):
+            return AuthorizationResult(True, f"the trust policy of {role_arn} names it")
+        return AuthorizationResult(
+            False, f"the trust policy of {role_arn} names neither {principal_arn} nor its account"
+        )
+
     # ------------------------------------------------------------------ proofs' building blocks
     def granted_actions(self, role_arn: str) -> set[str]:
         """Canonical names of the actions some Allow statement of the role covers, whatever
@@ -463,6 +501,7 @@ def _request_context(request: AuthorizationRequest) -> dict[str, tuple[str, ...]
 
 # ============================================================================ lint
 GLOBAL_KEY_PREFIX = "aws:"
+ARN_KEY_TYPES = frozenset({"ARN", "ArrayOfARN"})
 
 
 def lint_statement(statement: Statement) -> list[str]:
@@ -502,11 +541,19 @@ def _lint_condition_keys(statement: Statement, spec: ActionSpec) -> list[str]:
                 f"condition key {condition.key} does not apply to {spec.action} (SAR keys: "
                 f"{list(spec.condition_keys)}): the request never carries it"
             )
-        multivalued = any(spec.condition_keys[t].startswith("ArrayOf") for t in templates)
+        key_types = {spec.condition_keys[t] for t in templates}
+        multivalued = any(key_type.startswith("ArrayOf") for key_type in key_types)
         if multivalued and condition.set_prefix is None and condition.base_name != NULL_OPERATOR:
             problems.append(
                 f"condition {condition.operator} on multivalued key {condition.key}: "
                 f"use ForAllValues: or ForAnyValue: to say which values must match"
+            )
+        if key_types & ARN_KEY_TYPES and condition.base_name.startswith("String"):
+            # IAM's condition operator reference: ARN keys take the Arn operators, which
+            # compare segment by segment.
+            problems.append(
+                f"condition {condition.operator} on ARN key {condition.key}: "
+                f"use ArnEquals or ArnLike"
             )
     return problems
 

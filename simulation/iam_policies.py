@@ -9,10 +9,11 @@ come from the same functions, or a statement would silently stop matching.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from cli.cloud_assembly import SynthesizedStack
+from lineage_sharing.cloud_assembly import SynthesizedStack
 
 POLICY_TYPE = "AWS::IAM::Policy"
 MANAGED_POLICY_TYPE = "AWS::IAM::ManagedPolicy"
@@ -32,7 +33,18 @@ def physical_name(stack: SynthesizedStack, logical_id: str) -> str:
 def simulated_role_arn(
     stack: SynthesizedStack, role_logical_id: str, partition: str = "aws"
 ) -> str:
-    return f"arn:{partition}:iam::{stack.account}:role/{physical_name(stack, role_logical_id)}"
+    """The role's ARN: its RoleName (and Path) when the template gives one, else the name
+    CloudFormation generates (minus its random suffix)."""
+    return _role_arn(stack, role_logical_id, partition, role_logical_id)
+
+
+def simulated_stack_id(stack: SynthesizedStack, partition: str = "aws") -> str:
+    """The stack's id (`AWS::StackId`): its ARN, ending in a UUID CloudFormation picks; here one
+    derived from the name, so every part of the simulation agrees on it."""
+    return (
+        f"arn:{partition}:cloudformation:{stack.region}:{stack.account}:"
+        f"stack/{stack.name}/{uuid.uuid5(uuid.NAMESPACE_URL, stack.name)}"
+    )
 
 
 def url_suffix(partition: str) -> str:
@@ -70,6 +82,19 @@ def role_policies(stack: SynthesizedStack, partition: str = "aws") -> dict[str, 
             )
             statements.setdefault(role_arn, []).extend(resolved)
     return statements
+
+
+def trust_policies(stack: SynthesizedStack, partition: str = "aws") -> dict[str, list[dict]]:
+    """Role ARN -> the resolved statements of its trust policy (AssumeRolePolicyDocument)."""
+    return {
+        simulated_role_arn(stack, logical_id, partition): _statements_of(
+            role["Properties"]["AssumeRolePolicyDocument"],
+            stack,
+            partition,
+            f"{logical_id}.Properties.AssumeRolePolicyDocument",
+        )
+        for logical_id, role in _resources_of_type(stack, ROLE_TYPE).items()
+    }
 
 
 def managed_policy_arns(stack: SynthesizedStack, partition: str = "aws") -> dict[str, list[str]]:
@@ -148,6 +173,7 @@ def _ref(target: str, stack: SynthesizedStack, partition: str, path: str) -> str
         "AWS::Region": stack.region,
         "AWS::AccountId": stack.account,
         "AWS::StackName": stack.name,
+        "AWS::StackId": simulated_stack_id(stack, partition),
         "AWS::URLSuffix": url_suffix(partition),
     }
     if target in pseudo_parameters:

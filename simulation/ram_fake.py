@@ -9,9 +9,16 @@ has passed on the simulated clock (read lazily, so deterministic; 0 makes them i
 changes complete at once. Behaviour the documentation does not pin down is marked "Inference"
 where it is decided.
 
-This module holds RamFake, the operations: their table, the IAM requests each makes, clientToken
-idempotency, then the operations by subject (shares, associations, invitations, principals,
-resources). The records they change and the rules read from them are in simulation.ram_state.
+Authorization as RAM does it: one IAM request context per resource and per principal a create
+or (dis)associate names (RAM user guide, example IAM policies), and, for a call that changes
+who a shared lineage group's resource policy names, the SageMaker lineage group policy action
+that change needs of the caller (RAM's "resourceOwningService:PutPolicyAction").
+
+This module holds RamFake, the operations: their table, scenario controls (a share or an
+association that fails, new shares kept PENDING), the IAM requests each operation makes,
+clientToken idempotency, then the operations by subject (shares, associations, invitations,
+principals, resources). The records they change and the rules read from them are in
+simulation.ram_state.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -44,7 +52,9 @@ from simulation.ram_state import (
     ShareRecords,
     association_view,
     bool_value,
+    entity_contexts,
     invitation_view,
+    lineage_policy_action,
     request_tag_context,
     require_arn,
     resource_type,
@@ -64,6 +74,13 @@ SHARE_EVENT = "Resource Share"
 INVITATION_EVENT = "Resource Share Invitation"
 ASSOCIATION_EVENT = "Resource Share Association"
 
+# Actions whose request names principals and resources, each authorized in its own context.
+_PER_ENTITY_ACTIONS = frozenset({"ram:AssociateResourceShare", "ram:DisassociateResourceShare"})
+# Calls that change who a shared lineage group's resource policy names.
+_POLICY_CHANGING_ACTIONS = frozenset(
+    {"ram:AssociateResourceShare", "ram:DisassociateResourceShare", "ram:DeleteResourceShare"}
+)
+
 
 class SharedResources(Protocol):
     """The owning services' side: does a resource exist (RAM refuses to share what doesn't)."""
@@ -75,6 +92,14 @@ class EventSink(Protocol):
     def emit(
         self, account: str, region: str, resources: list[str], event: str, status: str
     ) -> None: ...
+
+
+@dataclass
+class _Outcome:
+    entity: str | None  # None: any share
+    status: str
+    status_message: str
+    remaining: int
 
 
 class RamFake:
@@ -101,6 +126,9 @@ class RamFake:
         # Resources of other services a scenario says exist (e.g. a subnet an account shares).
         self._other_resources: set[str] = set()
         self._client_tokens: dict[tuple[str, str, str, str], tuple[str, Response]] = {}
+        # Scenario controls: how the next associations of an entity and the next shares end.
+        self._association_outcomes: list[_Outcome] = []
+        self._share_outcomes: list[_Outcome] = []
         self._paging = Paging(
             invalid_token_error="InvalidNextTokenException", token_member="nextToken"
         )
@@ -170,56 +198,141 @@ class RamFake:
     def resources_shared_with(self, account: str, region: str) -> list[str]:
         return self._records.resources_shared_with(account, region, self._now())
 
+    # ------------------------------------------------------------------ scenario controls
+
+    def fail_share(self, share_arn: str, status_message: str) -> None:
+        """The share turns FAILED, as RAM reports it (with a statusMessage)."""
+        share = self._records.shares[share_arn]
+        share.lifecycle = share.lifecycle.changed("FAILED", self._now())
+        share.status_message = status_message
+
+    def fail_association(self, share_arn: str, entity: str, status_message: str) -> None:
+        """An existing principal or resource association of the share turns FAILED."""
+        now = self._now()
+        (association,) = [
+            a
+            for a in self._records.live_associations(self._records.shares[share_arn], now)
+            if a.entity == entity
+        ]
+        association.lifecycle = association.lifecycle.changed("FAILED", now)
+        association.status_message = status_message
+
+    def next_associations_end_as(
+        self, entity: str, status: str, status_message: str = "", *, times: int = 1
+    ) -> None:
+        """The next `times` associations of `entity` (a principal or a resource) end in
+        `status` instead: FAILED (with the message; a principal gets no invitation), or
+        ASSOCIATING for good (a resource RAM never finishes sharing)."""
+        if status not in ("FAILED", "ASSOCIATING"):
+            raise ValueError(
+                f"an association can be made to end FAILED or ASSOCIATING, not {status}"
+            )
+        self._association_outcomes.append(_Outcome(entity, status, status_message, times))
+
+    def next_shares_stay(self, status: str, *, times: int = 1) -> None:
+        """The next `times` shares created stay in `status` (PENDING) instead of ACTIVE."""
+        if status != "PENDING":
+            raise ValueError(f"a new share can be made to stay PENDING, not {status}")
+        self._share_outcomes.append(_Outcome(None, status, "", times))
+
+    def _take_outcome(self, outcomes: list[_Outcome], entity: str | None) -> _Outcome | None:
+        for outcome in outcomes:
+            if outcome.remaining > 0 and outcome.entity == entity:
+                outcome.remaining -= 1
+                return outcome
+        return None
+
     # ------------------------------------------------------------------ authorization
 
     def _anywhere(self, action: str) -> Callable[[Caller, Params], list[AuthorizationRequest]]:
         return lambda caller, params: [caller.authorization_request(action, ANY_RESOURCE)]
 
     def _authorize_create(self, caller: Caller, params: Params) -> list[AuthorizationRequest]:
-        context: dict[str, str | tuple[str, ...]] = {}
-        resource_arns = params.get("resourceArns", [])
-        if resource_arns:
-            context["ram:ResourceArn"] = tuple(resource_arns)
-            types = sorted({resource_type(arn) or "" for arn in resource_arns})
-            context["ram:RequestedResourceType"] = types[0] if len(types) == 1 else tuple(types)
-        if params.get("principals"):
-            context["ram:Principal"] = tuple(params["principals"])
+        common: dict[str, str | tuple[str, ...]] = {}
         if "allowExternalPrincipals" in params:
-            context["ram:RequestedAllowsExternalPrincipals"] = bool_value(
+            common["ram:RequestedAllowsExternalPrincipals"] = bool_value(
                 params["allowExternalPrincipals"]
             )
-        context |= request_tag_context(params.get("tags", []))
-        return [caller.authorization_request("ram:CreateResourceShare", ANY_RESOURCE, context)]
+        common |= request_tag_context(params.get("tags", []))
+        requests = [
+            caller.authorization_request("ram:CreateResourceShare", ANY_RESOURCE, context)
+            for context in entity_contexts(params, common)
+        ]
+        now = self._now()
+        principals = frozenset(params.get("principals", []))
+        new_share = "<the share being created>"
+        for group in params.get("resourceArns", []):
+            if resource_type(group) == LINEAGE_GROUP_RESOURCE_TYPE:
+                requests += self._lineage_policy_change(caller, group, {new_share: principals}, now)
+        return requests
 
     def _on_share(self, action: str) -> Callable[[Caller, Params], list[AuthorizationRequest]]:
         def authorization(caller: Caller, params: Params) -> list[AuthorizationRequest]:
             if "resourceShareArn" not in params:
                 raise NotImplementedError(f"{action} on a resource other than a resource share")
             arn = params["resourceShareArn"]
-            context: dict[str, str | tuple[str, ...]] = {}
+            common: dict[str, str | tuple[str, ...]] = {}
             share = self._records.shares.get(arn)
             if share is not None:
-                context["ram:ResourceShareName"] = share.name
-                context["ram:AllowsExternalPrincipals"] = bool_value(
-                    share.allow_external_principals
-                )
-                context |= tag_context("aws:ResourceTag", share.tags)
-                context |= tag_context("ram:ResourceTag", share.tags)
-            if params.get("principals"):
-                context["ram:Principal"] = tuple(params["principals"])
-            if params.get("resourceArns"):
-                context["ram:ResourceArn"] = tuple(params["resourceArns"])
+                common["ram:ResourceShareName"] = share.name
+                common["ram:AllowsExternalPrincipals"] = bool_value(share.allow_external_principals)
+                common |= tag_context("aws:ResourceTag", share.tags)
+                common |= tag_context("ram:ResourceTag", share.tags)
             if "allowExternalPrincipals" in params:
-                context["ram:RequestedAllowsExternalPrincipals"] = bool_value(
+                common["ram:RequestedAllowsExternalPrincipals"] = bool_value(
                     params["allowExternalPrincipals"]
                 )
             if "tags" in params:
-                context |= request_tag_context(params["tags"])
+                common |= request_tag_context(params["tags"])
             if "tagKeys" in params:
-                context["aws:TagKeys"] = tuple(params["tagKeys"])
-            return [caller.authorization_request(action, arn, context)]
+                common["aws:TagKeys"] = tuple(params["tagKeys"])
+            contexts = (
+                entity_contexts(params, common) if action in _PER_ENTITY_ACTIONS else [common]
+            )
+            requests = [caller.authorization_request(action, arn, c) for c in contexts]
+            if share is not None and action in _POLICY_CHANGING_ACTIONS:
+                requests += self._owning_service_requests(caller, action, share, params)
+            return requests
 
         return authorization
+
+    def _owning_service_requests(
+        self, caller: Caller, action: str, share: ResourceShare, params: Params
+    ) -> list[AuthorizationRequest]:
+        """What RAM needs of the caller at the owning service to change the groups' policies.
+
+        Inference: refused with AccessDeniedException before anything changes (RAM could also
+        report it later as a FAILED resource association; the handlers read those as well).
+        """
+        now = self._now()
+        current = self._records.policy_principals_of(share, now)
+        named = frozenset(params.get("principals", []))
+        requests = []
+        groups = dict.fromkeys(self._records.lineage_groups_of(share, now))
+        for arn in params.get("resourceArns", []):
+            if resource_type(arn) == LINEAGE_GROUP_RESOURCE_TYPE:
+                groups[arn] = None
+        for group in groups:
+            if action == "ram:AssociateResourceShare":
+                after = current | named
+            elif action == "ram:DeleteResourceShare" or group in params.get("resourceArns", []):
+                after = frozenset()  # the group leaves this share
+            else:
+                after = current - named
+            requests += self._lineage_policy_change(caller, group, {share.arn: after}, now)
+        return requests
+
+    def _lineage_policy_change(
+        self,
+        caller: Caller,
+        group: str,
+        changed: dict[str, frozenset[str]],
+        now: datetime,
+    ) -> list[AuthorizationRequest]:
+        before = self._records.lineage_policy_principals(group, now)
+        after = self._records.lineage_policy_principals(group, now, changed)
+        needed = lineage_policy_action(before, after)
+        return [caller.authorization_request(needed, ANY_RESOURCE)] if needed else []
 
     def _on_invitation(self, action: str) -> Callable[[Caller, Params], list[AuthorizationRequest]]:
         def authorization(caller: Caller, params: Params) -> list[AuthorizationRequest]:
@@ -290,6 +403,8 @@ class RamFake:
             lifecycle=Lifecycle("ACTIVE", now),
         )
         self._check_resources(caller, resource_arns)
+        if (stays := self._take_outcome(self._share_outcomes, None)) is not None:
+            share.lifecycle = Lifecycle(stays.status, now)
         plans = self._records.plan_principals(share, principals, self._now())
         self._records.shares[share.arn] = share
         self._emit_to([share.owner], share, [share.arn], SHARE_EVENT, "ACTIVE")
@@ -638,16 +753,22 @@ class RamFake:
     def _add_principals(self, share: ResourceShare, plans: list[PrincipalPlan]) -> None:
         now = self._now()
         for plan in plans:
-            self._records.associations.append(
-                Association(
-                    share.arn,
-                    plan.principal,
-                    "PRINCIPAL",
-                    plan.external,
-                    created=now,
-                    lifecycle=Lifecycle(plan.status, now),
-                )
+            self._records.drop_restartable(share, plan.principal, now)
+            association = Association(
+                share.arn,
+                plan.principal,
+                "PRINCIPAL",
+                plan.external,
+                created=now,
+                lifecycle=Lifecycle(plan.status, now),
             )
+            self._records.associations.append(association)
+            ends = self._take_outcome(self._association_outcomes, plan.principal)
+            if ends is not None and ends.status == "FAILED":
+                association.lifecycle = Lifecycle("FAILED", now)
+                association.status_message = ends.status_message
+                self._emit_to([share.owner], share, [share.arn], ASSOCIATION_EVENT, "FAILED")
+                continue
             if plan.needs_invitation:
                 invitation = Invitation(
                     arn=f"arn:{self._partition}:ram:{share.region}:{share.owner}:resource-share-invitation/{self._new_id()}",
@@ -700,6 +821,7 @@ class RamFake:
         live = {a.entity for a in self._records.live_associations(share, now)}
         for arn in dict.fromkeys(resource_arns):
             if arn not in live:
+                ends = self._take_outcome(self._association_outcomes, arn)
                 self._records.associations.append(
                     Association(
                         share.arn,
@@ -707,7 +829,8 @@ class RamFake:
                         "RESOURCE",
                         external=False,
                         created=now,
-                        lifecycle=Lifecycle("ASSOCIATED", now),
+                        lifecycle=Lifecycle(ends.status if ends else "ASSOCIATED", now),
+                        status_message=ends.status_message if ends else "",
                     )
                 )
 

@@ -22,6 +22,32 @@ INVITATION_LIFETIME = timedelta(hours=12)
 DELETED_SHARE_VISIBILITY = timedelta(hours=2)
 PENDING_INVITATIONS_PER_SENDER = 20
 LINEAGE_GROUP_RESOURCE_TYPE = "sagemaker:LineageGroup"
+# The owning service's permission-only actions RAM needs of the caller to attach, change and
+# remove a lineage group's resource policy (IAM Service Authorization Reference; RAM's
+# troubleshooting guide: "you need resourceOwningService:PutPolicyAction").
+CREATE_LINEAGE_GROUP_POLICY = "sagemaker:CreateLineageGroupPolicy"
+PUT_LINEAGE_GROUP_POLICY = "sagemaker:PutLineageGroupPolicy"
+DELETE_LINEAGE_GROUP_POLICY = "sagemaker:DeleteLineageGroupPolicy"
+LINEAGE_GROUP_POLICY_ACTIONS = (
+    CREATE_LINEAGE_GROUP_POLICY,
+    PUT_LINEAGE_GROUP_POLICY,
+    DELETE_LINEAGE_GROUP_POLICY,
+)
+# RAM operations that change who a shared lineage group's resource policy names: RAM needs one
+# of the three actions above of their caller (which one depends on the change).
+LINEAGE_GROUP_POLICY_CHANGING_OPERATIONS = frozenset(
+    {
+        "CreateResourceShare",
+        "AssociateResourceShare",
+        "DisassociateResourceShare",
+        "DeleteResourceShare",
+    }
+)
+# Principal association statuses that the group's RAM-made policy names (see
+# ShareRecords.lineage_policy_principals).
+POLICY_PRINCIPAL_STATUSES = frozenset({"ASSOCIATING", "ASSOCIATED"})
+# Principal associations an AssociateResourceShare starts afresh (see plan_principals).
+RESTARTABLE_PRINCIPAL_STATUSES = frozenset({"FAILED", "SUSPENDED"})
 # (service, ARN resource type) -> RAM resource type, for resources other than lineage groups
 # that scenarios share (a mistake or an attack: never what the acceptor should accept).
 OTHER_RESOURCE_TYPES = {("ec2", "subnet"): "ec2:Subnet", ("glue", "database"): "glue:Database"}
@@ -75,6 +101,7 @@ class ResourceShare:
     created: datetime
     updated: datetime  # the last change of name, flag or tags; the status has its own time
     lifecycle: Lifecycle
+    status_message: str = ""
 
     def status(self, now: datetime) -> str:
         return self.lifecycle.status_at(now)
@@ -219,6 +246,51 @@ class ShareRecords:
             ):
                 yield share
 
+    def lineage_policy_principals(
+        self,
+        group_arn: str,
+        now: datetime,
+        changed: Mapping[str, frozenset[str]] | None = None,
+    ) -> frozenset[str]:
+        """The principals the lineage group's RAM-made resource policy names.
+
+        Inference: RAM keeps one policy per group naming the principals of every ACTIVE share
+        that holds the group, from the moment a principal is associated (ASSOCIATING) until it
+        is disassociated; SageMaker still lets a principal in only once RAM reports it
+        ASSOCIATED. `changed` gives the principal sets some shares would have after a call
+        (a share being created is not in the store yet).
+        """
+        changed = dict(changed or {})
+        principals: set[str] = set()
+        for share in self.shares.values():
+            if share.arn in changed:
+                principals |= changed.pop(share.arn)
+            elif share.status(now) == "ACTIVE" and self.holds_resource(share, group_arn, now):
+                principals |= self.policy_principals_of(share, now)
+        for remaining in changed.values():
+            principals |= remaining
+        return frozenset(principals)
+
+    def policy_principals_of(self, share: ResourceShare, now: datetime) -> frozenset[str]:
+        return frozenset(
+            a.entity
+            for a in self.principal_associations(share)
+            if a.status(now) in POLICY_PRINCIPAL_STATUSES
+        )
+
+    def holds_resource(self, share: ResourceShare, resource_arn: str, now: datetime) -> bool:
+        return any(
+            a.entity == resource_arn and a.status(now) in ("ASSOCIATING", "ASSOCIATED")
+            for a in self.resource_associations(share)
+        )
+
+    def lineage_groups_of(self, share: ResourceShare, now: datetime) -> list[str]:
+        return [
+            a.entity
+            for a in self.resource_associations(share)
+            if resource_type(a.entity) == LINEAGE_GROUP_RESOURCE_TYPE and a.is_live(now)
+        ]
+
     # ------------------------------------------------------------------ what a caller acts on
     def owned_share(self, caller: Caller, arn: str, now: datetime) -> ResourceShare:
         require_arn(arn)
@@ -338,8 +410,16 @@ class ShareRecords:
     def plan_principals(
         self, share: ResourceShare, principals: list[str], now: datetime
     ) -> list[PrincipalPlan]:
-        """Check every principal before anything changes, so a refused call changes nothing."""
-        live = {a.entity for a in self.live_associations(share, now)}
+        """Check every principal before anything changes, so a refused call changes nothing.
+
+        Inference: RAM documents no rule for associating a FAILED or SUSPENDED principal again;
+        the fake starts a fresh association (and invitation) for it, as for a new principal.
+        """
+        live = {
+            a.entity
+            for a in self.live_associations(share, now)
+            if not (a.type == "PRINCIPAL" and a.status(now) in RESTARTABLE_PRINCIPAL_STATUSES)
+        }
         plans = [self._plan_principal(share, p) for p in dict.fromkeys(principals) if p not in live]
         invitations = sum(plan.needs_invitation for plan in plans)
         pending = sum(
@@ -398,6 +478,19 @@ class ShareRecords:
             principal, "ASSOCIATED", False, False, organization.accounts_of(principal)
         )
 
+    def drop_restartable(self, share: ResourceShare, principal: str, now: datetime) -> None:
+        """Forget a FAILED or SUSPENDED association that is being started afresh."""
+        self.associations = [
+            a
+            for a in self.associations
+            if not (
+                a.share_arn == share.arn
+                and a.entity == principal
+                and a.type == "PRINCIPAL"
+                and a.status(now) in RESTARTABLE_PRINCIPAL_STATUSES
+            )
+        ]
+
     def withdraw_invitations(self, share: ResourceShare, receiver: str | None = None) -> None:
         # Inference: an unanswered invitation disappears when its principal is disassociated.
         for invitation in self.invitations.values():
@@ -417,7 +510,45 @@ def resource_type(arn: str) -> str | None:
     return OTHER_RESOURCE_TYPES.get((parsed.service, parsed.resource_type))
 
 
+def lineage_policy_action(before: frozenset[str], after: frozenset[str]) -> str | None:
+    """The owning-service action a change of the group's policy from `before` to `after` needs.
+
+    Inference: the Service Authorization Reference names the three actions but not which call
+    needs which; the fake reads them literally (a first policy is created, a changed one put, an
+    emptied one deleted). The app grants all three, so it works whichever RAM really checks.
+    """
+    if before == after:
+        return None
+    if not before:
+        return CREATE_LINEAGE_GROUP_POLICY
+    if not after:
+        return DELETE_LINEAGE_GROUP_POLICY
+    return PUT_LINEAGE_GROUP_POLICY
+
+
 # ============================================================================ API shapes
+def entity_contexts(
+    params: Params, common: Mapping[str, str | tuple[str, ...]]
+) -> list[dict[str, str | tuple[str, ...]]]:
+    """One request context per resource and per principal the call names.
+
+    RAM user guide, "Example IAM policies for AWS RAM" (example 2): CreateResourceShare and
+    AssociateResourceShare authorize each principal and each resource independently, so there
+    are several request contexts: one for a resource has ram:ResourceArn and
+    ram:RequestedResourceType but no ram:Principal, one for a principal the reverse. Inference:
+    DisassociateResourceShare works the same way (the same keys apply to it), and a call that
+    names neither has one context with only the keys common to all.
+    """
+    contexts: list[dict[str, str | tuple[str, ...]]] = []
+    for arn in params.get("resourceArns", []):
+        context = {**common, "ram:ResourceArn": arn}
+        if (requested_type := resource_type(arn)) is not None:
+            context["ram:RequestedResourceType"] = requested_type
+        contexts.append(context)
+    contexts += [{**common, "ram:Principal": p} for p in params.get("principals", [])]
+    return contexts or [dict(common)]
+
+
 def require_arn(arn: str) -> Arn:
     parsed = Arn.parse(arn)
     if parsed is None:
@@ -469,6 +600,7 @@ def share_view(share: ResourceShare, now: datetime) -> dict[str, Any]:
         "creationTime": share.created,
         "lastUpdatedTime": share.last_updated(now),
         "featureSet": "STANDARD",
+        **({"statusMessage": share.status_message} if share.status_message else {}),
     }
 
 

@@ -11,10 +11,22 @@ Semantics follow the services:
   is rolled back with a Delete, a failed Update with an Update back to the old properties, and
   an Update that returns a new physical id gets a Delete of the old one afterwards.
 - The Provider framework calls on_event once, then is_complete every poll interval until it
-  reports IsComplete, raises, or the waiter's attempts run out (a timeout is a failure).
+  reports IsComplete, raises, or the waiter's attempts run out (a timeout is a failure). As
+  in aws-cdk-lib's framework: a Create whose on_event raised is answered with the
+  CREATE_FAILED marker as physical id, and the rollback's Delete of that marker never reaches
+  the handler; a failed is_complete or a timeout reports the physical id is_complete was
+  polled with (the RequestId while the Create had none).
+- A failed Update is rolled back with an Update back to the old properties. Which physical id
+  that rollback carries is not documented when the failed update had answered a new one
+  (aws-cdk#13527 shows CloudFormation keeping it): `update_rollback_id` picks "previous" or
+  "failed response". Either way no cleanup deletes the previous physical resource after a
+  rollback: the handler must not rely on one.
 - EventBridge delivers a RAM event to an acceptor when the rule's pattern matches; delivery
   is best effort (a scenario may drop events); the schedule fires at the rule's rate.
-- The acceptor's reserved concurrency is 1: invocations run one at a time.
+- Lambda invocations run one at a time here; the handlers do not rely on it (the acceptor has
+  no reserved concurrency: two sweeps at once are harmless, see its tests).
+- What the acceptor and the reconcile schedule print as metrics (their real Embedded Metric
+  Format edge) reaches `metrics`, and `alarm_states` evaluates the template's alarms on it.
 """
 
 from __future__ import annotations
@@ -23,24 +35,31 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from cli.cloud_assembly import (
+from invitation_acceptor import embedded_metrics as acceptor_metrics
+from invitation_acceptor import handler as acceptor_handler
+from lineage_sharing.cloud_assembly import (
     ACCEPTOR_HANDLER,
     SHARE_IS_COMPLETE_HANDLER,
     SHARE_ON_EVENT_HANDLER,
     SHARE_RECONCILE_HANDLER,
     SynthesizedStack,
 )
-from invitation_acceptor import handler as acceptor_handler
+from share_manager import embedded_metrics as share_metrics
 from share_manager import handler as share_handler
-from simulation.iam import PolicyEvaluator, role_policies, simulated_role_arn
+from simulation.cloudwatch import MetricStore, alarm_state
+from simulation.iam import PolicyEvaluator, simulated_role_arn
+from simulation.iam_policies import resolve, simulated_stack_id
 from simulation.world import World
 
 CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
 ACCEPTOR_SWEEP, SHARE_RECONCILE = "acceptor", "reconcile"
+# aws-cdk-lib's Provider framework (cfn-response.js): the physical id of a Create whose on_event
+# failed, and whose rollback Delete the framework answers itself.
+CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,8 @@ class ResourceOutcome:
     reason: str = ""
     polls: int = 0
     data: Mapping[str, str] = field(default_factory=dict)
+    # For a failed Create or Update: how CloudFormation's rollback of the resource went.
+    rollback: ResourceOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,8 @@ class Rollout:
     """Deploys, updates and deletes synthesized stacks in a simulated world."""
 
     def __init__(self, world: World, iam: PolicyEvaluator | None = None) -> None:
+        if iam is not None and iam.partition != world.partition:
+            raise ValueError(f"the evaluator is for {iam.partition}, the world {world.partition}")
         self.world = world
         self.iam = iam
         self.deployed: dict[str, DeployedStack] = {}
@@ -120,6 +143,10 @@ class Rollout:
         # Acceptor dependencies per (stack, environment): a warm execution environment keeps
         # the allow-list it read; a new function configuration starts fresh ones.
         self._acceptor_dependencies: dict[tuple[str, str], acceptor_handler.Dependencies] = {}
+        # The physical id a rollback Update carries after an Update failed (see the docstring).
+        self.update_rollback_id: str = "previous"
+        # CloudWatch metrics from the handlers' log output.
+        self.metrics = MetricStore()
 
     # ------------------------------------------------------------------ stacks
 
@@ -132,6 +159,7 @@ class Rollout:
         current = self.deployed.get(stack.name)
         self._install_roles(stack)
         self._install_parameters(stack, replacing=current.stack if current else None)
+        self.world.cloudformation.put_template(self._stack_id(stack), stack.template)
         if current is None:
             # RAM events from before the stack's rule existed were never delivered to it.
             self.world.take_events(stack.account, stack.region)
@@ -151,9 +179,13 @@ class Rollout:
             if current is None:
                 self._remove_roles(stack)  # CREATE_FAILED, rolled back: nothing of it stays
                 self._install_parameters(None, replacing=stack)
+                self.world.cloudformation.remove_stack(self._stack_id(stack))
             else:
                 self._install_roles(current.stack)  # UPDATE_ROLLBACK_COMPLETE
                 self._install_parameters(current.stack, replacing=stack)
+                self.world.cloudformation.put_template(
+                    self._stack_id(current.stack), current.stack.template
+                )
             return outcome
         deployed = current or DeployedStack(stack)
         deployed.stack = stack
@@ -180,6 +212,7 @@ class Rollout:
         del self.deployed[stack_name]
         self._remove_roles(deployed.stack)
         self._install_parameters(None, replacing=deployed.stack)
+        self.world.cloudformation.remove_stack(self._stack_id(deployed.stack))
         return outcome
 
     def _install_roles(self, stack: SynthesizedStack) -> None:
@@ -187,8 +220,7 @@ class Rollout:
         if self.iam is None:
             return
         self.iam.remove_roles_of(stack)
-        for role_arn, statements in role_policies(stack, self.world.partition).items():
-            self.iam.add_role(role_arn, statements)
+        self.iam.add_stack(stack)  # identity and trust policies
 
     def _remove_roles(self, stack: SynthesizedStack) -> None:
         if self.iam is not None:
@@ -217,14 +249,15 @@ class Rollout:
         logical_id, properties = stack.share  # type: ignore[misc]
         event = self._resource_event(stack, CREATE, logical_id, properties)
         outcome = self._run_provider(stack, event)
-        if not outcome.succeeded:
-            # Rollback: CloudFormation deletes what the failed Create may have left.
-            self._run_provider(
-                stack,
-                {**event, "RequestType": DELETE, "RequestId": next(self._request_ids)}
-                | {"PhysicalResourceId": outcome.physical_resource_id or event["RequestId"]},
-            )
-        return outcome
+        if outcome.succeeded:
+            return outcome
+        # Rollback: CloudFormation deletes what the failed Create may have left.
+        physical_id = outcome.physical_resource_id or event["RequestId"]
+        if physical_id == CREATE_FAILED_MARKER:
+            return outcome  # the framework answers this Delete without calling the handler
+        delete = {**event, "RequestType": DELETE, "RequestId": next(self._request_ids)}
+        rollback = self._run_provider(stack, delete | {"PhysicalResourceId": physical_id})
+        return replace(outcome, rollback=rollback)
 
     def _update_share(self, current: DeployedStack, stack: SynthesizedStack) -> ResourceOutcome:
         logical_id, properties = stack.share  # type: ignore[misc]
@@ -242,16 +275,23 @@ class Rollout:
         )
         outcome = self._run_provider(stack, event)
         if not outcome.succeeded:
-            rollback = self._resource_event(
+            failed_id = outcome.physical_resource_id or current.share_physical_id
+            rollback_event = self._resource_event(
                 stack,
                 UPDATE,
                 logical_id,
                 old_properties,
-                physical_resource_id=current.share_physical_id,
+                physical_resource_id=(
+                    failed_id
+                    if self.update_rollback_id == "failed response"
+                    else current.share_physical_id
+                ),
                 old_properties=properties,
             )
-            self._run_provider(stack, rollback)
-            return outcome
+            rollback = self._run_provider(stack, rollback_event)
+            if rollback.succeeded:
+                current.share_physical_id = rollback.physical_resource_id
+            return replace(outcome, rollback=rollback)
         if outcome.physical_resource_id != current.share_physical_id:
             # Replacement: the cleanup phase deletes the old physical resource.
             self._run_provider(
@@ -324,9 +364,10 @@ class Rollout:
                 event, self._context(stack, SHARE_ON_EVENT_HANDLER), deps
             )
         except Exception as error:  # the framework reports any exception as FAILED
-            return self._record(
-                stack, request_type, False, event.get("PhysicalResourceId"), _reason(error)
+            failed_id = event.get("PhysicalResourceId") or (
+                CREATE_FAILED_MARKER if request_type == CREATE else None
             )
+            return self._record(stack, request_type, False, failed_id, _reason(error))
         physical_id = result.get("PhysicalResourceId") or event.get("PhysicalResourceId")
         physical_id = physical_id or event["RequestId"]
         poll_event = {**event, **result, "PhysicalResourceId": physical_id}
@@ -462,15 +503,18 @@ class Rollout:
         the stack's SSM parameters; scenarios may widen the allow-list instead."""
         role = self._role_arn(stack, ACCEPTOR_HANDLER)
         ram = self._client("ram", stack, role)
+        metrics = acceptor_metrics.EmbeddedMetrics(
+            self._function_name(stack, ACCEPTOR_HANDLER), **self._metrics_output()
+        )
         if allowed_producers is not None:
             return acceptor_handler.Dependencies(
-                ram=ram, allowed_producers=frozenset(allowed_producers)
+                ram=ram, allowed_producers=frozenset(allowed_producers), metrics=metrics
             )
         environment = stack.acceptor_environment
         key = (stack.name, json.dumps(environment, sort_keys=True))
         if key not in self._acceptor_dependencies:
             self._acceptor_dependencies[key] = acceptor_handler.load_dependencies(
-                environment, ram=ram, ssm=self._client("ssm", stack, role)
+                environment, ram=ram, ssm=self._client("ssm", stack, role), metrics=metrics
             )
         return self._acceptor_dependencies[key]
 
@@ -481,8 +525,44 @@ class Rollout:
         return share_handler.Dependencies(
             ram=self._client("ram", stack, role),
             sagemaker=self._client("sagemaker", stack, role),
+            cloudformation=self._client("cloudformation", stack, role),
             now=self.world.clock.now,
+            metrics=share_metrics.EmbeddedMetrics(
+                self._function_name(stack, handler), **self._metrics_output()
+            ),
         )
+
+    def _metrics_output(self) -> dict[str, Any]:
+        return {
+            "stream": self.metrics.log_stream(),
+            "clock": lambda: self.world.clock.now().timestamp(),
+        }
+
+    def _function_name(self, stack: SynthesizedStack, handler: str) -> str:
+        """What Ref of the handler's function resolves to: the name its alarms' dimension has."""
+        logical_id = stack.function_logical_id(handler)
+        if logical_id is None:
+            raise ValueError(f"{stack.name} has no function with handler {handler}")
+        return resolve({"Ref": logical_id}, stack=stack, partition=self.world.partition)
+
+    def alarm_states(self, stack_name: str) -> dict[str, str]:
+        """Alarm logical id -> ALARM or OK, now, for the deployed stack's alarms on the
+        handlers' own metrics (AWS/Lambda and AWS/SQS metrics are not simulated)."""
+        stack = self.deployed[stack_name].stack
+        states = {}
+        for logical_id, resource in stack.resources.items():
+            properties = resource["Properties"]
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            if properties.get("Namespace") != acceptor_metrics.NAMESPACE:
+                continue
+            dimensions = resolve(
+                properties.get("Dimensions", []), stack=stack, partition=self.world.partition
+            )
+            states[logical_id] = alarm_state(
+                {**properties, "Dimensions": dimensions}, self.metrics, self.world.clock.now()
+            )
+        return states
 
     def _client(self, service: str, stack: SynthesizedStack, role: str) -> Any:
         # One client per function role, kept like a warm Lambda keeps its module-level clients.
@@ -500,13 +580,10 @@ class Rollout:
         return simulated_role_arn(stack, logical_id, self.world.partition)
 
     def _stack_id(self, stack: SynthesizedStack) -> str:
-        return (
-            f"arn:{self.world.partition}:cloudformation:{stack.region}:{stack.account}:"
-            f"stack/{stack.name}/{uuid.uuid5(uuid.NAMESPACE_URL, stack.name)}"
-        )
+        return simulated_stack_id(stack, self.world.partition)
 
     def _context(self, stack: SynthesizedStack, handler: str) -> LambdaContext:
-        name = f"{stack.name}-{handler.rsplit('.', 1)[-1]}"
+        name = self._function_name(stack, handler)
         return LambdaContext(
             invoked_function_arn=f"arn:{self.world.partition}:lambda:{stack.region}:"
             f"{stack.account}:function:{name}",

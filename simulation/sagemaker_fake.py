@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.utils import parse_timestamp
@@ -91,7 +91,12 @@ class LineageAssociation:
 @dataclass
 class _AccountRegion:
     entities: dict[str, LineageEntity] = field(default_factory=dict)  # by ARN
-    lineage_group: LineageGroup | None = None
+    # The default lineage group; SageMaker lists it from `created` on (see lineage_group_delay).
+    created_group: LineageGroup | None = None
+
+    def group_at(self, now: datetime) -> LineageGroup | None:
+        group = self.created_group
+        return group if group is not None and group.created <= now else None
 
 
 class SageMakerFake:
@@ -111,6 +116,9 @@ class SageMakerFake:
         self._associations: list[LineageAssociation] = []
         self._paging = Paging(invalid_token_error="ValidationException", token_member="NextToken")
         self.validation_error_code = "ValidationException"
+        # Inference: SageMaker documents no delay between the first lineage entity and its
+        # default lineage group being listed; a scenario may set one (0: at once).
+        self.lineage_group_delay = timedelta(0)
         self.operations: dict[str, FakeOperation] = {
             "CreateContext": FakeOperation(self._authorize_create("context"), self._create_context),
             "DescribeContext": FakeOperation(
@@ -147,7 +155,7 @@ class SageMakerFake:
     # ------------------------------------------------------------------ queries for the world
 
     def lineage_group_arn(self, account: str, region: str) -> str | None:
-        group = self._place(account, region).lineage_group
+        group = self._place(account, region).group_at(self._now())
         return group.arn if group else None
 
     def resource_exists(self, arn: str) -> bool:
@@ -156,11 +164,8 @@ class SageMakerFake:
             return False
         place = self._places.get((parsed.account, parsed.region))
         if parsed.resource_type == "lineage-group":
-            return (
-                place is not None
-                and place.lineage_group is not None
-                and place.lineage_group.arn == arn
-            )
+            group = place.group_at(self._now()) if place is not None else None
+            return group is not None and group.arn == arn
         return place is not None and arn in place.entities
 
     # ------------------------------------------------------------------ authorization
@@ -241,10 +246,13 @@ class SageMakerFake:
         place = self._place(caller.account, caller.region)
         arn = self._new_entity_arn(caller, kind, params)
         if arn in place.entities:
-            # Our handler recognises this message ("already exist"); SageMaker answers a
-            # duplicate name with a ValidationException of this kind.
+            # SageMaker answers a taken name with a ValidationException whose wording has
+            # changed over time (sagemaker-python-sdk#6256): this one never says "already
+            # exists", so code that matches message text fails here as it would on AWS.
             raise ServiceError(
-                "ValidationException", f"{_LINEAGE_TYPES[kind]} {arn} already exists."
+                "ValidationException",
+                f"{_LINEAGE_TYPES[kind]} names must be unique within an AWS account and region; "
+                f"{arn} is taken.",
             )
         now = self._now()
         entity = LineageEntity(
@@ -261,12 +269,12 @@ class SageMakerFake:
             tags=_tags(params.get("Tags", [])),
         )
         place.entities[arn] = entity
-        if place.lineage_group is None:
+        if place.created_group is None:
             # FACTS: the default lineage group appears with the first lineage entity.
-            place.lineage_group = LineageGroup(
+            place.created_group = LineageGroup(
                 name=DEFAULT_LINEAGE_GROUP_NAME,
                 arn=f"{self._prefix(caller.account, caller.region)}:lineage-group/{DEFAULT_LINEAGE_GROUP_NAME}",
-                created=now,
+                created=now + self.lineage_group_delay,
             )
         return entity
 
@@ -368,7 +376,7 @@ class SageMakerFake:
     def _common_view(self, entity: LineageEntity) -> dict[str, Any]:
         parsed = Arn.parse(entity.arn)
         assert parsed is not None
-        group = self._place(parsed.account, parsed.region).lineage_group
+        group = self._place(parsed.account, parsed.region).group_at(self._now())
         view: dict[str, Any] = {
             "Source": entity.source,
             "Properties": entity.properties,
@@ -527,7 +535,7 @@ class SageMakerFake:
         return self._paging.with_next_token(response, token)
 
     def _visible_groups(self, caller: Caller) -> list[LineageGroup]:
-        own = self._place(caller.account, caller.region).lineage_group
+        own = self._place(caller.account, caller.region).group_at(self._now())
         groups = [own] if own else []
         for arn in self._sharing().resources_shared_with(caller.account, caller.region):
             parsed = Arn.parse(arn)
@@ -536,7 +544,7 @@ class SageMakerFake:
                 and parsed.service == "sagemaker"
                 and parsed.resource_type == "lineage-group"
             ):
-                group = self._place(parsed.account, parsed.region).lineage_group
+                group = self._place(parsed.account, parsed.region).group_at(self._now())
                 if group is not None and group.arn == arn:
                     groups.append(group)
         return groups
@@ -603,7 +611,7 @@ class SageMakerFake:
         return {"Version": "2012-10-17", "Statement": statements}
 
     def _own_group(self, caller: Caller, name: str) -> LineageGroup:
-        group = self._place(caller.account, caller.region).lineage_group
+        group = self._place(caller.account, caller.region).group_at(self._now())
         if group is None or group.name != name:
             raise ServiceError("ResourceNotFound", f"Lineage group '{name}' does not exist.")
         return group

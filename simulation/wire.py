@@ -6,7 +6,8 @@ Each client gets two hooks on its own event emitter:
   (whatever the client's `parameter_validation` setting) and keeps the API parameters in the
   request context, which botocore hands on to every HTTP attempt of the call;
 * ``before-send.<service>``: answers each HTTP attempt with an `AWSResponse` carrying the
-  wire body of the service's protocol (RAM: rest-json, SageMaker: json 1.1).
+  wire body of the service's protocol (RAM: rest-json, SageMaker: json 1.1, CloudFormation:
+  query, whose answers are XML).
 
 Because the answer comes at ``before-send``, botocore's own response parser, error parsing,
 modeled exceptions and standard-mode retry loop all run for real. Only the backoff sleep is
@@ -22,6 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
+from xml.etree import ElementTree
 
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -143,6 +145,8 @@ class _WireResponder:
                 f"fake {operation.service_model.service_name}:{operation.name} built an "
                 f"invalid response: " + "; ".join(violations)
             )
+        if protocol == "query":
+            return _xml_response(request.url, 200, _query_result(operation, members))
         body = _wire_value(operation.output_shape, members) if operation.output_shape else {}
         return _response(request.url, 200, protocol, body, {})
 
@@ -169,6 +173,14 @@ def http_status(protocol: str, code: str) -> int:
 
 def _error_response(url: str, protocol: str, error: ServiceError) -> AWSResponse:
     status = http_status(protocol, error.code)
+    if protocol == "query":
+        root = ElementTree.Element("ErrorResponse", xmlns=_QUERY_NAMESPACE)
+        detail = ElementTree.SubElement(root, "Error")
+        sender = "Receiver" if status >= 500 else "Sender"
+        for name, text in (("Type", sender), ("Code", error.code), ("Message", error.message)):
+            ElementTree.SubElement(detail, name).text = text
+        ElementTree.SubElement(root, "RequestId").text = str(uuid.uuid4())
+        return _xml_response(url, status, root)
     if protocol == "rest-json":
         return _response(
             url, status, protocol, {"message": error.message}, {"x-amzn-ErrorType": error.code}
@@ -188,6 +200,61 @@ def _response(
         **headers,
     }
     return AWSResponse(url, status, all_headers, _RawBody(content))
+
+
+# Any namespace parses; CloudFormation's own keeps the answers looking like the real ones.
+_QUERY_NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+
+def _query_result(operation: OperationModel, members: Mapping[str, Any]) -> ElementTree.Element:
+    """`<Operation>Response><Operation>Result>…</…>` as the query protocol answers."""
+    root = ElementTree.Element(f"{operation.name}Response", xmlns=_QUERY_NAMESPACE)
+    output = operation.output_shape
+    if output is not None:
+        wrapper = output.serialization.get("resultWrapper", f"{operation.name}Result")
+        _xml_members(ElementTree.SubElement(root, wrapper), output, members)
+    metadata = ElementTree.SubElement(root, "ResponseMetadata")
+    ElementTree.SubElement(metadata, "RequestId").text = str(uuid.uuid4())
+    return root
+
+
+def _xml_members(parent: ElementTree.Element, shape: Shape, value: Mapping[str, Any]) -> None:
+    for name, member_value in value.items():
+        member = shape.members[name]
+        element = ElementTree.SubElement(parent, member.serialization.get("name", name))
+        _xml_value(element, member, member_value)
+
+
+def _xml_value(element: ElementTree.Element, shape: Shape, value: Any) -> None:
+    if shape.type_name == "structure":
+        _xml_members(element, shape, value)
+    elif shape.type_name == "list":
+        if shape.serialization.get("flattened"):
+            raise NotImplementedError(f"flattened list {shape.name}")
+        item_name = shape.member.serialization.get("name", "member")
+        for item in value:
+            _xml_value(ElementTree.SubElement(element, item_name), shape.member, item)
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            entry = ElementTree.SubElement(element, "entry")
+            ElementTree.SubElement(entry, "key").text = str(key)
+            _xml_value(ElementTree.SubElement(entry, "value"), shape.value, item)
+    elif shape.type_name == "timestamp":
+        element.text = value.isoformat()
+    elif shape.type_name == "boolean":
+        element.text = "true" if value else "false"
+    else:
+        element.text = str(value)
+
+
+def _xml_response(url: str, status: int, root: ElementTree.Element) -> AWSResponse:
+    content = ElementTree.tostring(root, encoding="utf-8")
+    headers = {
+        "x-amzn-RequestId": str(uuid.uuid4()),
+        "Content-Type": "text/xml",
+        "Content-Length": str(len(content)),
+    }
+    return AWSResponse(url, status, headers, _RawBody(content))
 
 
 class _RawBody:

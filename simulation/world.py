@@ -1,5 +1,6 @@
-"""An offline world of AWS accounts that real boto3 clients talk to (RAM + SageMaker lineage,
-and the SSM parameters the acceptor reads its allow-list from).
+"""An offline world of AWS accounts that real boto3 clients talk to (RAM, SageMaker lineage,
+CloudFormation's GetTemplate, STS's AssumeRole, and the SSM parameters the acceptor reads its
+allow-list from).
 
     world = World()
     world.add_account("111111111111")
@@ -17,7 +18,7 @@ import random
 import string
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -25,19 +26,26 @@ from typing import Any
 from botocore.model import OperationModel
 
 from simulation import wire
-from simulation.authorization import AllowAll, AuthorizationRequest, Authorizer
+from simulation.authorization import (
+    AllowAll,
+    AuthorizationRequest,
+    AuthorizationResult,
+    Authorizer,
+)
+from simulation.cloudformation_fake import CloudFormationFake
 from simulation.fake_service import Caller, Response, ServiceError
 from simulation.organizations import Organization, Organizations
 from simulation.ram_fake import RamFake
 from simulation.sagemaker_fake import SageMakerFake
 from simulation.shape_validation import input_constraint_violations
 from simulation.ssm_fake import SsmFake
+from simulation.sts_fake import StsFake, TrustPolicies
 
 DEFAULT_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 # Inference: RAM documents DISASSOCIATING and DELETING but not how long they last; seconds, so
 # one is seen by a poll that follows at once, and gone by the Provider's next poll.
 DEFAULT_TRANSITION_DELAY = timedelta(seconds=10)
-SERVICES = ("ram", "sagemaker", "ssm")
+SERVICES = ("ram", "sagemaker", "cloudformation", "sts", "ssm")
 _EMPTY_PAGE_TOKEN_PREFIX = "simulation-empty-page-"
 
 
@@ -185,7 +193,22 @@ class World:
             transition_delay=lambda: self.transition_delay,
         )
         self.ssm = SsmFake(now=self.clock.now, partition=partition)
-        self._fakes = {"ram": self.ram, "sagemaker": self.sagemaker, "ssm": self.ssm}
+        self.cloudformation = CloudFormationFake(partition=partition)
+        # Which roles trust whom (the estate sets the policies from the templates).
+        self.trust_policies: TrustPolicies = _NoRoles()
+        self.sts = StsFake(
+            now=self.clock.now,
+            trust=lambda: self.trust_policies,
+            new_id=self._new_id,
+            partition=partition,
+        )
+        self._fakes = {
+            "ram": self.ram,
+            "sagemaker": self.sagemaker,
+            "cloudformation": self.cloudformation,
+            "sts": self.sts,
+            "ssm": self.ssm,
+        }
         self._empty_page_tokens: dict[str, str | None] = {}
         self.faults = Faults(_operation_models())
 
@@ -226,6 +249,11 @@ class World:
             partition=self.partition,
         )
         return wire.create_client(service, caller, self, self.clock.advance)
+
+    def client_for(self, service: str, *, credentials: Mapping[str, Any], region: str) -> Any:
+        """A client that calls with AssumeRole's `Credentials`: as the role they stand for."""
+        caller = self.sts.session(credentials["AccessKeyId"])
+        return wire.create_client(service, replace(caller, region=region), self, self.clock.advance)
 
     # ------------------------------------------------------------------ introspection
 
@@ -325,6 +353,11 @@ class World:
         return "".join(
             self._random.choice(string.ascii_lowercase + string.digits) for _ in range(length)
         )
+
+
+class _NoRoles:
+    def may_assume(self, role_arn: str, principal_arn: str, account: str) -> AuthorizationResult:
+        return AuthorizationResult(False, f"no trust policy is registered for {role_arn}")
 
 
 def _token_member(operation: OperationModel) -> str | None:

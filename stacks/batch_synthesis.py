@@ -34,6 +34,8 @@ STACKS_PER_PROCESS = 100
 CONTEXT_ENV = "CDK_CONTEXT_JSON"
 CONTEXT_OVERFLOW_LOCATION_ENV = "CONTEXT_OVERFLOW_LOCATION_ENV"
 OUTDIR_ENV = "CDK_OUTDIR"
+# Set for the batch processes: the parent checks the merged assembly once, for all batches.
+BATCH_PROCESS_ENV = "LINEAGE_SHARING_BATCH_PROCESS"
 SELECTOR_KEYS = ("stacks", "accounts", "regions")
 
 MANIFEST = "manifest.json"
@@ -67,6 +69,10 @@ def batches(plans: Sequence[StackPlan], size: int = STACKS_PER_PROCESS) -> list[
     return [names[start : start + size] for start in range(0, len(names), size)]
 
 
+def is_batch_process() -> bool:
+    return os.environ.get(BATCH_PROCESS_ENV) == "1"
+
+
 def synthesize_in_batches(
     plans: Sequence[StackPlan],
     *,
@@ -86,7 +92,11 @@ def _run_batch(names: Sequence[str], *, context: Mapping[str, Any], outdir: Path
     batch_context = {k: v for k, v in context.items() if k not in SELECTOR_KEYS}
     batch_context["stacks"] = list(names)
     environment = {k: v for k, v in os.environ.items() if k != CONTEXT_OVERFLOW_LOCATION_ENV}
-    environment |= {CONTEXT_ENV: json.dumps(batch_context), OUTDIR_ENV: str(outdir)}
+    environment |= {
+        CONTEXT_ENV: json.dumps(batch_context),
+        OUTDIR_ENV: str(outdir),
+        BATCH_PROCESS_ENV: "1",
+    }
     completed = subprocess.run([sys.executable, str(APP)], env=environment, check=False)
     if completed.returncode != 0:
         raise BatchSynthesisError(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -31,8 +32,10 @@ class SynthesizedApp:
         return self.outdir / f"{stack_name}.template.json"
 
 
-def synthesize(config: SharingConfig, outdir: Path) -> SynthesizedApp:
-    app, stacks = cdk_app.synthesize_in_process(config, outdir)
+def synthesize(
+    config: SharingConfig, outdir: Path, config_path: Path | None = None
+) -> SynthesizedApp:
+    app, stacks = cdk_app.synthesize_in_process(config, outdir, config_path)
     templates = {
         stack.stack_name: json.loads((outdir / stack.template_file).read_text()) for stack in stacks
     }
@@ -47,19 +50,29 @@ def example_config() -> SharingConfig:
 
 @pytest.fixture(scope="session")
 def example_app(example_config, tmp_path_factory) -> SynthesizedApp:
-    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"))
+    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"), EXAMPLE_CONFIG)
 
 
 HUB_AND_SPOKE = {
     "share_name": "central_lineage",
     "accounts": [
-        {"id": "444444444444", "name": "governance", "region": "eu-west-1"},
+        {
+            "id": "444444444444",
+            "name": "governance",
+            "region": "eu-west-1",
+            "query_role": {
+                "assumable_by": ["arn:aws:iam::444444444444:role/LineageAuditors"],
+                "association_writes": True,
+            },
+        },
         {"id": "555555555555", "name": "team-a", "regions": ["eu-west-1", "us-west-2"]},
         {"id": "666666666666", "name": "team-b", "region": "eu-west-1"},
     ],
     "topology": {"type": "hub-and-spoke", "hub": "governance", "direction": "spokes-to-hub"},
     "sweep_interval_minutes": 30,
     "bootstrap_lineage_group": False,
+    # An existing topic (of a central operations account) rather than one per stack.
+    "alarm_notifications": {"topic_arns": ["arn:aws:sns:eu-west-1:999999999999:ml-alarms"]},
 }
 
 
@@ -85,3 +98,81 @@ def synthesize_config(tmp_path_factory):
         return built[key]
 
     return build
+
+
+# ---------------------------------------------------------------------------- rollout (pipeline)
+PIPELINE_CONFIG = REPO_ROOT / "config" / "example-pipeline.yaml"
+ROLLOUT = yaml.safe_load(PIPELINE_CONFIG.read_text())
+PIPELINE_ACCOUNT = ROLLOUT["rollout"]["pipeline"]["account"]
+CONNECTION_ARN = ROLLOUT["rollout"]["pipeline"]["source"]["connection"]["arn"]
+
+
+@dataclass
+class AssembledStack:
+    name: str  # the CloudFormation stack name
+    account: str
+    region: str
+    template: dict
+    assembly: str  # "" for a top-level stack, else the nested (CDK Stage) assembly folder
+    artifact: dict  # its manifest entry
+
+
+@dataclass
+class CloudAssembly:
+    """Every stack of a synthesized app, those in nested (CDK Stage) assemblies included."""
+
+    outdir: Path
+    app: object  # the aws_cdk.App, for checks on the construct tree
+    stacks: list[AssembledStack]
+
+    def top_level(self, name: str) -> AssembledStack:
+        (found,) = [s for s in self.stacks if s.name == name and not s.assembly]
+        return found
+
+    def in_stage(self, name: str) -> AssembledStack:
+        (found,) = [s for s in self.stacks if s.name == name and s.assembly]
+        return found
+
+    def named(self, prefix: str) -> list[AssembledStack]:
+        return [s for s in self.stacks if s.name.startswith(prefix)]
+
+
+def read_assembly(outdir: Path, app: object) -> CloudAssembly:
+    stacks: list[AssembledStack] = []
+
+    def read(folder: Path, assembly: str) -> None:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        for artifact_id, artifact in manifest["artifacts"].items():
+            if artifact["type"] == "aws:cloudformation:stack":
+                properties = artifact["properties"]
+                _, account, region = artifact["environment"].rsplit("/", 2)
+                stacks.append(
+                    AssembledStack(
+                        name=properties.get("stackName", artifact_id),
+                        account=account,
+                        region=region,
+                        template=json.loads((folder / properties["templateFile"]).read_text()),
+                        assembly=assembly,
+                        artifact=artifact,
+                    )
+                )
+            elif artifact["type"] == "cdk:cloud-assembly":
+                directory = artifact["properties"]["directoryName"]
+                read(folder / directory, directory)
+
+    read(outdir, "")
+    return CloudAssembly(outdir, app, stacks)
+
+
+@pytest.fixture(scope="session")
+def rollout_config() -> SharingConfig:
+    return load_config(PIPELINE_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def rollout_app(rollout_config, tmp_path_factory) -> CloudAssembly:
+    """config/example-pipeline.yaml synthesized once: the per-account stacks, the pipeline
+    (with the same stacks in its CDK Stages), its support stack and the execution policies."""
+    outdir = tmp_path_factory.mktemp("cdk.out.rollout")
+    app, _ = cdk_app.synthesize_in_process(rollout_config, outdir, PIPELINE_CONFIG)
+    return read_assembly(outdir, app)

@@ -50,3 +50,29 @@ def test_a_producer_beyond_the_principals_of_one_share_is_refused(monkeypatch):
     assert "hub (100000000000) in us-east-1 would share with 4 consumers" in message
     assert "a RAM resource share holds at most 3 principals" in message
     assert "share through AWS Organizations instead" in message
+
+
+@pytest.mark.parametrize(
+    ("writes", "most"),
+    [
+        (False, capacity.QUERY_ROLE_MAX_PRODUCERS),
+        (True, capacity.QUERY_ROLE_WITH_ASSOCIATION_WRITES_MAX_PRODUCERS),
+    ],
+)
+def test_a_query_role_beyond_the_producers_it_can_name_is_refused(writes, most):
+    raw = hub_config(most, "spokes-to-hub")
+    raw["accounts"][0]["query_role"] = {
+        "assumable_by": ["100000000000"],
+        "association_writes": writes,
+    }
+    parse_config(raw)
+    raw = hub_config(most + 1, "spokes-to-hub")
+    raw["accounts"][0]["query_role"] = {
+        "assumable_by": ["100000000000"],
+        "association_writes": writes,
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    message = str(caught.value)
+    assert f"its query_role would name the lineage ARNs of {most + 1} producers" in message
+    assert f"at most {most} fit" in message and "6,144 characters per managed policy" in message

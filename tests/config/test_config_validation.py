@@ -54,7 +54,15 @@ INVALID_CASES = {
         ["accounts", "'111111111111'", "more than once"],
     ),
     "duplicate account name": (set_account(1, name="training"), ["'training'", "more than once"]),
-    "unknown region": (set_account(0, region="us-east-7"), ["accounts[0].regions", "'us-east-7'"]),
+    "unknown region": (set_account(0, region="us-east-7"), ["accounts[0].region:", "'us-east-7'"]),
+    "unknown region in a list": (
+        set_account(2, regions=["us-east-1", "eu-west-9"]),
+        ["accounts[2].regions[1]", "'eu-west-9'"],
+    ),
+    "no region at all": (
+        lambda raw: raw["accounts"][0].pop("region"),
+        ["accounts[0]: give `region: <name>` or `regions: [<name>, ...]`"],
+    ),
     "region and regions": (
         set_account(0, regions=["us-east-1"]),
         ["accounts[0]", "either 'region' or 'regions'"],
@@ -139,7 +147,7 @@ def test_all_problems_are_reported_at_once():
     with pytest.raises(ConfigError) as raised:
         parse_config(raw)
     message = str(raised.value)
-    assert "accounts[0].id" in message and "accounts[0].regions" in message and "typo" in message
+    assert "accounts[0].id" in message and "accounts[0].region:" in message and "typo" in message
 
 
 def test_top_level_must_be_a_mapping():
@@ -249,3 +257,141 @@ def test_cdk_app_writes_no_template_for_a_bad_config(tmp_path: Path):
     assert result.returncode == 1
     assert "accounts[0].id" in result.stderr and "'123'" in result.stderr
     assert not list(outdir.glob("*.template.json"))
+
+
+# ---------------------------------------------------------------------------- every problem at once
+def test_field_and_cross_field_problems_come_in_one_run():
+    raw = with_changes(set_account(0, id="123"))  # a field error ...
+    raw["accounts"][2]["name"] = "staging"  # ... and a duplicate name, a cross-field one
+    raw["topology"] = {"type": "edges", "edges": {"training": ["prod"]}}  # and an unknown consumer
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw)
+    lines = str(raised.value).splitlines()[1:]
+    assert any(line.startswith("  - accounts[0].id:") for line in lines)
+    assert any(
+        "accounts[2].name: account name 'staging' is listed more than once" in line
+        for line in lines
+    )
+    assert any("topology.edges.training: consumer 'prod'" in line for line in lines)
+
+
+def test_an_invalid_field_does_not_cause_a_false_cross_field_problem():
+    # production's region is wrong, but its name is fine: the edge naming it is not "unknown",
+    # and no "no region in common" is guessed from the region that failed.
+    raw = with_changes(set_account(2, regions=["mars-1"]))
+    raw["topology"] = {"type": "edges", "edges": {"training": ["production"]}}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw)
+    problems = str(raised.value).splitlines()[1:]
+    assert len(problems) == 1 and "accounts[2].regions[0]" in problems[0]
+
+
+@pytest.mark.parametrize(
+    "change, suggestion",
+    [
+        (set_account(1, nmae="x"), "accounts[1].nmae: unknown key; did you mean 'name'?"),
+        (
+            lambda raw: raw.update(share_nmae="x"),
+            "share_nmae: unknown key; did you mean 'share_name'?",
+        ),
+        (
+            lambda raw: raw.update(topology={"type": "mesh", "per_regoin": True}),
+            "topology.per_regoin: unknown key; did you mean 'per_region'?",
+        ),
+        (lambda raw: raw.update(topology={"type": "meshh"}), "did you mean 'mesh'?"),
+        (
+            lambda raw: raw.update(topology={"type": "edges", "edges": {"training": ["stagin"]}}),
+            "consumer 'stagin' is not the name of a listed account; did you mean 'staging'?",
+        ),
+        (set_account(0, region="us-est-1"), "'us-east-1'"),
+    ],
+    ids=["account key", "top-level key", "topology key", "topology type", "account name", "region"],
+)
+def test_unknown_names_get_a_suggestion(change, suggestion):
+    with pytest.raises(ConfigError) as raised:
+        parse_config(with_changes(change))
+    assert suggestion in str(raised.value)
+
+
+def test_unknown_account_key_lists_the_allowed_keys_as_written_in_a_file():
+    with pytest.raises(
+        ConfigError, match=r"allowed here: id, name, regions, wave, query_role, region\)"
+    ):
+        parse_config(with_changes(set_account(0, owner="ml-team")))
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda raw: raw.update(sweep_interval_minutes=720), "expire 12 hours after they are sent"),
+        (lambda raw: raw.update(sweep_interval_minutes=1), "only adds API calls"),
+        (set_account(0, name="ml_training"), "CloudFormation stack names"),
+        (lambda raw: raw.update(log_retention_days=10), "CloudWatch Logs accepts only"),
+        (lambda raw: raw.update(tags={f"k{i}": "v" for i in range(41)}), "at most 50"),
+        (lambda raw: raw.update(share_name="a b"), "ram:ResourceShareName"),
+    ],
+    ids=["interval too long", "interval too short", "name", "retention", "tags", "share name"],
+)
+def test_a_broken_bound_says_why_it_exists(change, why):
+    with pytest.raises(ConfigError) as raised:
+        parse_config(with_changes(change))
+    assert "(why: " in str(raised.value) and why in str(raised.value)
+
+
+# ---------------------------------------------------------------------------- mesh per region
+TWO_REGIONS = {
+    "accounts": [
+        {"id": "111111111111", "name": "training-us", "region": "us-east-1"},
+        {"id": "222222222222", "name": "prod-us", "region": "us-east-1"},
+        {"id": "333333333333", "name": "training-eu", "region": "eu-west-1"},
+        {"id": "444444444444", "name": "prod-eu", "regions": ["eu-west-1", "us-east-1"]},
+    ],
+    "topology": {"type": "mesh"},
+}
+
+
+def test_a_mesh_across_regions_is_refused_with_the_per_region_hint():
+    with pytest.raises(ConfigError) as raised:
+        parse_config(TWO_REGIONS)
+    message = str(raised.value)
+    assert "training-us -> training-eu have no region in common" in message
+    assert "`topology: {type: mesh, per_region: true}`" in message
+    assert "training-eu -> training-us" not in message  # one line per pair of accounts
+
+
+def test_a_mesh_per_region_shares_within_each_region_only():
+    config = parse_config({**TWO_REGIONS, "topology": {"type": "mesh", "per_region": True}})
+    pairs = {(p.name, c.name) for p, c in config.edges()}
+    assert ("training-us", "training-eu") not in pairs
+    assert {
+        ("training-us", "prod-us"),
+        ("training-eu", "prod-eu"),
+        ("prod-eu", "training-us"),
+    } <= pairs
+    plans = {plan.stack_name: plan for plan in plan_stacks(config)}
+    assert sorted(plans) == [
+        "LineageSharing-prod-eu-eu-west-1",
+        "LineageSharing-prod-eu-us-east-1",
+        "LineageSharing-prod-us-us-east-1",
+        "LineageSharing-training-eu-eu-west-1",
+        "LineageSharing-training-us-us-east-1",
+    ]
+    assert plans["LineageSharing-training-eu-eu-west-1"].consumers == ("444444444444",)
+
+
+def test_a_mesh_per_region_refuses_an_account_nobody_shares_a_region_with():
+    raw = copy.deepcopy(TWO_REGIONS)
+    raw["topology"] = {"type": "mesh", "per_region": True}
+    raw["accounts"].append({"id": "555555555555", "name": "lonely", "region": "ap-south-1"})
+    with pytest.raises(ConfigError, match=r"accounts\[4\]: lonely has no partner"):
+        parse_config(raw)
+
+
+def test_a_cross_field_problem_of_a_valid_file_is_reported_once():
+    raw = with_changes(set_account(1, name="training"))
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw)
+    problems = str(raised.value).splitlines()[1:]
+    assert problems == [
+        "  - accounts[1].name: account name 'training' is listed more than once (first at accounts[0])"
+    ]

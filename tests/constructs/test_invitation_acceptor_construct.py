@@ -1,4 +1,4 @@
-"""Consumer construct: the fenced role, triggers, dead letters, alarms, concurrency."""
+"""Consumer construct: the fenced role, triggers, dead letters, alarms, no reserved concurrency."""
 
 from __future__ import annotations
 
@@ -103,7 +103,6 @@ def test_function_settings(example_app):
         {
             "Handler": "invitation_acceptor.handler.handle",
             "Runtime": "python3.14",
-            "ReservedConcurrentExecutions": 1,
             "Environment": {
                 "Variables": {
                     "ALLOWED_PRODUCERS_PARAMETERS": "/LineageSharing-training-us-east-1/"
@@ -119,6 +118,18 @@ def test_function_settings(example_app):
             "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
         },
     )
+
+
+def test_no_function_reserves_concurrency_so_a_fresh_account_can_deploy(example_app, hub_app):
+    # Lambda refuses a reservation that leaves fewer than 10 unreserved executions, and new
+    # accounts often have a quota of 10: any ReservedConcurrentExecutions can fail the deploy.
+    for app in (example_app, hub_app):
+        for template in app.templates.values():
+            functions = [
+                v for v in template["Resources"].values() if v["Type"] == "AWS::Lambda::Function"
+            ]
+            assert functions
+            assert all("ReservedConcurrentExecutions" not in f["Properties"] for f in functions)
 
 
 def test_event_rule_and_schedule_with_retries_and_dead_letters(example_app):

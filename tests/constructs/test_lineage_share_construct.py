@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 
+from aws_cdk import App, Duration, Environment, Stack
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Template
+
+from lineage_constructs.lineage_share import LineageGroupShare
+
 # The stacks' regions are known, so with @aws-cdk/core:enablePartitionLiterals CDK writes the
 # partition as a literal instead of a Ref to AWS::Partition.
 PARTITION = "aws"
+PRODUCER = "111111111111"
 
 
 def arn(suffix: str) -> str:
@@ -34,31 +41,87 @@ def test_create_share_needs_star_but_is_fenced_to_the_own_lineage_group(example_
         "Action": "ram:CreateResourceShare",
         "Resource": "*",
         "Condition": {
-            "StringEquals": {
-                "ram:RequestedResourceType": "sagemaker:LineageGroup",
+            "StringEquals": {"ram:RequestedResourceType": "sagemaker:LineageGroup"},
+            "ArnEquals": {
                 "ram:ResourceArn": arn(
                     ":sagemaker:us-east-1:111111111111:lineage-group/sagemaker-default-lineage-group"
-                ),
-            }
+                )
+            },
+            "Bool": {"ram:RequestedAllowsExternalPrincipals": "true"},
+        },
+    }
+    # RAM authorizes each principal of the request in a context of its own.
+    assert statements["CreateShareForConfiguredConsumersOnly"] == {
+        "Sid": "CreateShareForConfiguredConsumersOnly",
+        "Effect": "Allow",
+        "Action": "ram:CreateResourceShare",
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"ram:Principal": ["222222222222", "333333333333"]},
+            "Bool": {"ram:RequestedAllowsExternalPrincipals": "true"},
         },
     }
 
 
 def test_share_management_is_limited_to_own_shares_with_the_configured_name(example_app):
     statements = handler_role_statements(example_app.templates["LineageSharing-staging-us-east-1"])
+    own_shares = arn(":ram:us-east-1:222222222222:resource-share/*")
+    assert statements["InviteOnlyConfiguredConsumers"] == {
+        "Sid": "InviteOnlyConfiguredConsumers",
+        "Effect": "Allow",
+        "Action": "ram:AssociateResourceShare",
+        "Resource": own_shares,
+        "Condition": {
+            "StringEquals": {
+                "ram:ResourceShareName": "sm_lineage_sharing",
+                "ram:Principal": ["111111111111", "333333333333"],
+            }
+        },
+    }
+    assert statements["DisassociateOnlyPrincipals"] == {
+        "Sid": "DisassociateOnlyPrincipals",
+        "Effect": "Allow",
+        "Action": "ram:DisassociateResourceShare",
+        "Resource": own_shares,
+        "Condition": {
+            "StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"},
+            "Null": {"ram:Principal": "false"},
+        },
+    }
     assert statements["ManageOnlyTheConfiguredShare"] == {
         "Sid": "ManageOnlyTheConfiguredShare",
         "Effect": "Allow",
-        "Action": [
-            "ram:AssociateResourceShare",
-            "ram:DeleteResourceShare",
-            "ram:DisassociateResourceShare",
-            "ram:TagResource",
-            "ram:UntagResource",
-        ],
-        "Resource": arn(":ram:us-east-1:222222222222:resource-share/*"),
+        "Action": ["ram:DeleteResourceShare", "ram:TagResource", "ram:UntagResource"],
+        "Resource": own_shares,
         "Condition": {"StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"}},
     }
+    assert statements["SetOnlyTheConfiguredExternalPrincipalsFlag"] == {
+        "Sid": "SetOnlyTheConfiguredExternalPrincipalsFlag",
+        "Effect": "Allow",
+        "Action": "ram:UpdateResourceShare",
+        "Resource": own_shares,
+        "Condition": {
+            "StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"},
+            "Bool": {"ram:RequestedAllowsExternalPrincipals": "true"},
+        },
+    }
+
+
+def test_both_roles_may_let_ram_maintain_the_lineage_group_policy(example_app):
+    template = example_app.templates["LineageSharing-training-us-east-1"]
+    expected = {
+        "Sid": "LetRamMaintainTheLineageGroupPolicy",
+        "Effect": "Allow",
+        "Action": [
+            "sagemaker:CreateLineageGroupPolicy",
+            "sagemaker:DeleteLineageGroupPolicy",
+            "sagemaker:PutLineageGroupPolicy",
+        ],
+        "Resource": "*",
+    }
+    assert handler_role_statements(template)["LetRamMaintainTheLineageGroupPolicy"] == expected
+    reconcile = role_statements(template, "ReconcileRole")
+    assert reconcile["LetRamMaintainTheLineageGroupPolicy"] == expected
 
 
 def test_read_only_and_bootstrap_grants(example_app):
@@ -69,10 +132,10 @@ def test_read_only_and_bootstrap_grants(example_app):
     ]
     assert statements["ReadShareState"]["Resource"] == "*"
     assert statements["FindOwnLineageGroup"]["Action"] == "sagemaker:ListLineageGroups"
-    assert statements["CreateBootstrapMarkerContextOnly"] == {
-        "Sid": "CreateBootstrapMarkerContextOnly",
+    assert statements["BootstrapMarkerContextOnly"] == {
+        "Sid": "BootstrapMarkerContextOnly",
         "Effect": "Allow",
-        "Action": "sagemaker:CreateContext",
+        "Action": ["sagemaker:CreateContext", "sagemaker:DescribeContext"],
         "Resource": arn(":sagemaker:us-east-1:111111111111:context/lineage-sharing-bootstrap"),
     }
 
@@ -81,10 +144,15 @@ def test_exactly_these_grants_and_no_wildcard_action(example_app):
     statements = handler_role_statements(example_app.templates["LineageSharing-training-us-east-1"])
     assert set(statements) == {
         "CreateShareOfOwnLineageGroupOnly",
+        "CreateShareForConfiguredConsumersOnly",
+        "InviteOnlyConfiguredConsumers",
+        "DisassociateOnlyPrincipals",
         "ManageOnlyTheConfiguredShare",
+        "SetOnlyTheConfiguredExternalPrincipalsFlag",
+        "LetRamMaintainTheLineageGroupPolicy",
         "ReadShareState",
         "FindOwnLineageGroup",
-        "CreateBootstrapMarkerContextOnly",
+        "BootstrapMarkerContextOnly",
         "WriteLogsOnEvent",
         "WriteLogsIsComplete",
     }
@@ -98,7 +166,7 @@ def test_exactly_these_grants_and_no_wildcard_action(example_app):
 
 def test_no_bootstrap_grant_when_bootstrapping_is_off(hub_app):
     statements = handler_role_statements(hub_app.templates["LineageSharing-team-a-eu-west-1"])
-    assert "CreateBootstrapMarkerContextOnly" not in statements
+    assert "BootstrapMarkerContextOnly" not in statements
     assert statements["ManageOnlyTheConfiguredShare"]["Condition"] == {
         "StringEquals": {"ram:ResourceShareName": "central_lineage"}
     }
@@ -150,16 +218,11 @@ def test_provider_waits_long_enough_for_bootstrap_and_reinvites(example_app):
     assert '"MaxAttempts":120' in definition  # 30 minutes / 15 s
 
 
-def test_reconcile_schedule_sends_the_custom_resource_request_for_the_deployed_share(example_app):
+def test_reconcile_schedule_names_the_custom_resource_and_its_deployed_share(example_app):
     template = example_app.templates["LineageSharing-training-us-east-1"]
     (share_id,) = [
         k for k, v in template["Resources"].items() if v["Type"] == "Custom::LineageGroupShare"
     ]
-    share_properties = {
-        k: v
-        for k, v in template["Resources"][share_id]["Properties"].items()
-        if k != "ServiceToken"
-    }
     (rule,) = [
         v["Properties"]
         for k, v in template["Resources"].items()
@@ -168,21 +231,65 @@ def test_reconcile_schedule_sends_the_custom_resource_request_for_the_deployed_s
     assert rule["ScheduleExpression"] == "rate(1 hour)"  # the config's sweep interval
     (target,) = rule["Targets"]
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2}
-    # Rebuild the JSON input with the two deploy-time values made visible.
-    parts = target["Input"]["Fn::Join"][1]
-    rendered = "".join(
-        part
-        if isinstance(part, str)
-        else {"AWS::StackId": "<stack id>", share_id: "<share arn>"}[part["Ref"]]
-        for part in parts
-    )
-    assert json.loads(rendered) == {
+    # Rebuild the JSON input with the two deploy-time values made visible: no properties, the
+    # handler reads them from the template (GetTemplate), so the input never outgrows 8,192.
+    assert json.loads(
+        rendered_input(target, {"AWS::StackId": "<stack id>", share_id: "<arn>"})
+    ) == {
         "RequestType": "Reconcile",
         "StackId": "<stack id>",
         "LogicalResourceId": share_id,
-        "PhysicalResourceId": "<share arn>",
-        "ResourceProperties": share_properties,
+        "PhysicalResourceId": "<arn>",
     }
+
+
+def rendered_input(target: dict, values: dict[str, str]) -> str:
+    return "".join(
+        part if isinstance(part, str) else values[part["Ref"]]
+        for part in target["Input"]["Fn::Join"][1]
+    )
+
+
+def test_the_schedules_input_fits_eventbridge_for_500_consumers_and_50_maximal_tags(tmp_path):
+    """EventBridge refuses a target input over 8,192 characters: one stack at fleet scale."""
+    app = App(outdir=str(tmp_path), analytics_reporting=False)
+    stack = Stack(
+        app, "LineageSharing-fleet", env=Environment(account=PRODUCER, region="us-east-1")
+    )
+    consumers = [f"{700000000000 + n:012d}" for n in range(500)]
+    tags = {f"{n:03d}".ljust(128, "k"): f"{n:03d}".ljust(256, "v") for n in range(50)}
+    LineageGroupShare(
+        stack,
+        "LineageGroupShare",
+        share_name="s" * 255,
+        principals=consumers,
+        allow_external_principals=True,
+        bootstrap_lineage_group=True,
+        tags=tags,
+        log_retention=logs.RetentionDays.ONE_MONTH,
+        reconcile_interval=Duration.hours(1),
+    )
+    template = Template.from_stack(stack).to_json()
+    (share_id,) = [
+        k for k, v in template["Resources"].items() if v["Type"] == "Custom::LineageGroupShare"
+    ]
+    assert len(template["Resources"][share_id]["Properties"]["Principals"]) == 500
+    ((rule_id, rule),) = [
+        (k, v)
+        for k, v in template["Resources"].items()
+        if k.startswith("LineageGroupShareReconcile") and v["Type"] == "AWS::Events::Rule"
+    ]
+    # The longest values CloudFormation can put there: a 128-character stack name in the
+    # longest partition and region, and a share ARN.
+    longest_stack_id = (
+        "arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/"
+        + "s" * 128
+        + "/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    )
+    share_arn = "arn:aws-us-gov:ram:us-gov-west-1:123456789012:resource-share/" + "0" * 36
+    (target,) = rule["Properties"]["Targets"]
+    rendered = rendered_input(target, {"AWS::StackId": longest_stack_id, share_id: share_arn})
+    assert len(rendered) < 8192, f"{rule_id}: {len(rendered)} characters"
 
 
 def test_the_schedule_role_may_only_read_and_re_invite_through_the_configured_share(example_app):
@@ -194,16 +301,24 @@ def test_the_schedule_role_may_only_read_and_re_invite_through_the_configured_sh
         "ram:GetResourceShareAssociations",
         "ram:GetResourceShares",
     ]
-    assert statements["InviteOnlyThroughTheConfiguredShare"] == {
-        "Sid": "InviteOnlyThroughTheConfiguredShare",
+    handler = handler_role_statements(example_app.templates["LineageSharing-training-us-east-1"])
+    # The same fences as the custom resource's role, for the two calls the schedule makes.
+    assert statements["InviteOnlyConfiguredConsumers"] == handler["InviteOnlyConfiguredConsumers"]
+    assert statements["DisassociateOnlyPrincipals"] == handler["DisassociateOnlyPrincipals"]
+    assert statements["InviteOnlyConfiguredConsumers"]["Resource"] == own_shares
+    # ... and reads the custom resource's properties from this stack's template only.
+    assert statements["ReadThisStacksTemplate"] == {
+        "Sid": "ReadThisStacksTemplate",
         "Effect": "Allow",
-        "Action": ["ram:AssociateResourceShare", "ram:DisassociateResourceShare"],
-        "Resource": own_shares,
-        "Condition": {"StringEquals": {"ram:ResourceShareName": "sm_lineage_sharing"}},
+        "Action": "cloudformation:GetTemplate",
+        "Resource": {"Ref": "AWS::StackId"},
     }
     assert set(statements) == {
         "ReadShareState",
-        "InviteOnlyThroughTheConfiguredShare",
+        "InviteOnlyConfiguredConsumers",
+        "DisassociateOnlyPrincipals",
+        "LetRamMaintainTheLineageGroupPolicy",
+        "ReadThisStacksTemplate",
         "WriteLogsReconcile",
     }
 

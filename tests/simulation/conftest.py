@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli.cloud_assembly import SynthesizedStack
+from lineage_sharing.cloud_assembly import SynthesizedStack
 from simulation.estate import SimulatedEstate
 from tests.simulation.scenario_configs import (
     EXAMPLE,

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
+from lineage_sharing.cloud_assembly import SynthesizedStack, read_cloud_assembly
 
 EXAMPLE = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "config" / "example.yaml").read_text()
@@ -26,6 +26,10 @@ NAMES = {TRAINING: "training", STAGING: "staging", PRODUCTION: "production", RES
 
 def example_with(**changes) -> dict:
     raw = copy.deepcopy(EXAMPLE)
+    if "topology" in changes:
+        # In another topology staging may receive nothing; its query role would be refused.
+        for account in raw["accounts"]:
+            account.pop("query_role", None)
     raw.update(changes)
     return raw
 
@@ -54,3 +58,18 @@ def own_lineage_group(sagemaker: Any, account: str) -> str:
     groups = sagemaker.list_lineage_groups()["LineageGroupSummaries"]
     [own] = [g["LineageGroupArn"] for g in groups if g["LineageGroupArn"].split(":")[4] == account]
     return own
+
+
+def share_outsiders_lineage(estate: Any, consumer: str, context_name: str) -> str:
+    """The unconfigured OUTSIDER creates a context (so its lineage group exists) and shares its
+    group with `consumer` by hand; returns the context's ARN."""
+    sagemaker = estate.operator_client("sagemaker", OUTSIDER, REGION)
+    arn = sagemaker.create_context(
+        ContextName=context_name, ContextType="Pipeline", Source={"SourceUri": "s3://outsider"}
+    )["ContextArn"]
+    estate.operator_client("ram", OUTSIDER, REGION).create_resource_share(
+        name=f"{context_name}-share",
+        resourceArns=[own_lineage_group(sagemaker, OUTSIDER)],
+        principals=[consumer],
+    )
+    return arn

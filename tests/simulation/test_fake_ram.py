@@ -558,7 +558,7 @@ def test_association_listing_checks_filters_and_shows_resources(world):
 # ------------------------------------------------------------------ authorization
 
 
-def test_create_is_authorized_on_star_with_the_reference_condition_keys(world):
+def test_create_is_authorized_per_resource_and_per_principal_as_ram_documents(world):
     group = lineage_group(world)
     authorizer = RecordingAuthorizer()
     world.authorizer = authorizer
@@ -566,23 +566,26 @@ def test_create_is_authorized_on_star_with_the_reference_condition_keys(world):
     ram(world, OWNER).create_resource_share(
         name="lineage",
         resourceArns=[group],
-        principals=[CONSUMER],
+        principals=[CONSUMER, STRANGER],
         allowExternalPrincipals=True,
         tags=[{"key": "team", "value": "ml"}],
     )
 
-    (request,) = authorizer.requests_for("ram:CreateResourceShare")
-    assert request.resource == "*"
-    assert (request.account, request.region) == (OWNER, REGION)
-    assert request.principal_arn == f"arn:aws:iam::{OWNER}:role/SimulationOperator"
-    assert request.context == {
-        "ram:RequestedResourceType": "sagemaker:LineageGroup",
-        "ram:ResourceArn": (group,),
-        "ram:Principal": (CONSUMER,),
+    requests = authorizer.requests_for("ram:CreateResourceShare")
+    assert {r.resource for r in requests} == {"*"}
+    assert {(r.account, r.region) for r in requests} == {(OWNER, REGION)}
+    assert {r.principal_arn for r in requests} == {f"arn:aws:iam::{OWNER}:role/SimulationOperator"}
+    common = {
         "ram:RequestedAllowsExternalPrincipals": "true",
         "aws:RequestTag/team": "ml",
         "aws:TagKeys": ("team",),
     }
+    # The resource's context has no ram:Principal; each principal's has no resource keys.
+    assert [r.context for r in requests] == [
+        {**common, "ram:ResourceArn": group, "ram:RequestedResourceType": "sagemaker:LineageGroup"},
+        {**common, "ram:Principal": CONSUMER},
+        {**common, "ram:Principal": STRANGER},
+    ]
 
 
 def test_share_actions_are_authorized_on_the_share_arn(world):
@@ -598,8 +601,57 @@ def test_share_actions_are_authorized_on_the_share_arn(world):
     (request,) = authorizer.requests_for("ram:AssociateResourceShare")
     assert request.resource == share_arn
     assert request.context["ram:ResourceShareName"] == "lineage"
-    assert request.context["ram:Principal"] == (CONSUMER,)
+    assert request.context["ram:Principal"] == CONSUMER
     assert request.context["aws:ResourceTag/env"] == "prod"
+
+
+def test_changing_who_a_lineage_group_is_shared_with_needs_the_owning_services_permission(world):
+    """Creating, changing and emptying the group's RAM-made policy: one action each."""
+    group = lineage_group(world)
+    authorizer = RecordingAuthorizer()
+    world.authorizer = authorizer
+    owner = ram(world, OWNER)
+
+    share_arn = owner.create_resource_share(
+        name="lineage", resourceArns=[group], principals=[CONSUMER]
+    )["resourceShare"]["resourceShareArn"]
+    owner.associate_resource_share(resourceShareArn=share_arn, principals=[STRANGER])
+    owner.disassociate_resource_share(resourceShareArn=share_arn, principals=[STRANGER])
+    owner.delete_resource_share(resourceShareArn=share_arn)
+
+    owning_service = [
+        (r.action, r.resource) for r in authorizer.requests if r.action.startswith("sagemaker:")
+    ]
+    assert owning_service == [
+        ("sagemaker:CreateLineageGroupPolicy", "*"),
+        ("sagemaker:PutLineageGroupPolicy", "*"),
+        ("sagemaker:PutLineageGroupPolicy", "*"),
+        ("sagemaker:DeleteLineageGroupPolicy", "*"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "missing", ["sagemaker:CreateLineageGroupPolicy", "sagemaker:DeleteLineageGroupPolicy"]
+)
+def test_a_caller_without_the_owning_services_permission_is_refused_and_nothing_changes(
+    world, missing
+):
+    group = lineage_group(world)
+    owner = ram(world, OWNER)
+    if missing == "sagemaker:DeleteLineageGroupPolicy":
+        share_arn = share_with(world, CONSUMER)
+    world.authorizer = RecordingAuthorizer(denied_actions={missing})
+
+    with pytest.raises(ClientError) as raised:
+        if missing == "sagemaker:CreateLineageGroupPolicy":
+            owner.create_resource_share(name="lineage", resourceArns=[group], principals=[CONSUMER])
+        else:
+            owner.delete_resource_share(resourceShareArn=share_arn)
+
+    assert error_code(raised) == "AccessDeniedException"
+    assert f"is not authorized to perform: {missing}" in raised.value.response["Error"]["Message"]
+    shares = owner.get_resource_shares(resourceOwner="SELF")["resourceShares"]
+    assert [s["status"] for s in shares] == ([] if "Create" in missing else ["ACTIVE"])
 
 
 def test_a_denied_accept_is_access_denied_on_the_invitation_arn(world):
@@ -641,3 +693,68 @@ def test_list_operations_are_authorized_on_star(world):
         ("ram:GetResourceShares", "*"),
         ("ram:GetResourceShareAssociations", "*"),
     ]
+
+
+# ------------------------------------------------------------------ scenario controls
+
+
+def resource_association(world: World, share_arn: str) -> dict:
+    [association] = ram(world, OWNER).get_resource_share_associations(
+        associationType="RESOURCE", resourceShareArns=[share_arn]
+    )["resourceShareAssociations"]
+    return association
+
+
+def test_a_share_can_fail_and_reports_the_status_message(world):
+    share_arn = share_with(world, CONSUMER)
+
+    world.ram.fail_share(share_arn, "Internal failure.")
+
+    share = own_share(world, share_arn)
+    assert (share["status"], share["statusMessage"]) == ("FAILED", "Internal failure.")
+    with pytest.raises(ClientError) as raised:  # nothing more can be associated
+        ram(world, OWNER).associate_resource_share(
+            resourceShareArn=share_arn, principals=[STRANGER]
+        )
+    assert error_code(raised) == "InvalidStateTransitionException"
+    ram(world, OWNER).delete_resource_share(resourceShareArn=share_arn)  # but it can be deleted
+
+
+def test_a_resource_association_can_fail_now_or_at_the_next_share(world):
+    group = lineage_group(world)
+    world.ram.next_associations_end_as(group, "FAILED", "Could not attach the policy.")
+
+    failing = share_with(world, CONSUMER)
+    working = share_with(world, CONSUMER)
+
+    association = resource_association(world, failing)
+    assert (association["status"], association["statusMessage"]) == (
+        "FAILED",
+        "Could not attach the policy.",
+    )
+    assert own_share(world, failing)["status"] == "ACTIVE"  # the share itself looks fine
+    assert resource_association(world, working)["status"] == "ASSOCIATED"
+    world.ram.fail_association(working, group, "The policy was removed.")
+    assert resource_association(world, working)["status"] == "FAILED"
+
+
+def test_a_failed_principal_gets_no_invitation_and_associating_it_again_starts_afresh(world):
+    world.ram.next_associations_end_as(CONSUMER, "FAILED", "Cannot receive shares.")
+    share_arn = share_with(world, CONSUMER)
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "FAILED"
+    assert invitations(world, CONSUMER) == []
+
+    ram(world, OWNER).associate_resource_share(resourceShareArn=share_arn, principals=[CONSUMER])
+
+    assert principal_associations(world, share_arn)[CONSUMER]["status"] == "ASSOCIATING"
+    assert [i["status"] for i in invitations(world, CONSUMER)] == ["PENDING"]
+
+
+def test_new_shares_can_be_kept_pending(world):
+    world.ram.next_shares_stay("PENDING")
+
+    first, second = share_with(world), share_with(world)
+
+    assert [own_share(world, arn)["status"] for arn in (first, second)] == ["PENDING", "ACTIVE"]
+    with pytest.raises(ValueError, match="PENDING"):
+        world.ram.next_shares_stay("FAILED")

@@ -105,15 +105,25 @@ def test_contexts_are_listed_for_their_own_account_only(world):
     assert "NextToken" in oldest
 
 
-def test_creating_an_existing_context_is_a_validation_error_saying_already_exists(world):
+def test_creating_an_existing_context_is_a_validation_error_not_worded_already_exists(world):
     create_context(world, PRODUCER, "marker")
 
     with pytest.raises(ClientError) as raised:
         create_context(world, PRODUCER, "Marker")
 
     assert error_code(raised) == "ValidationException"
-    assert "already exist" in raised.value.response["Error"]["Message"].lower()
+    # SageMaker's wording changed over time: only the code and a DescribeContext are reliable.
+    assert "already exist" not in raised.value.response["Error"]["Message"].lower()
     create_context(world, CONSUMER, "marker")  # names are per account
+
+
+def test_the_default_group_can_be_made_to_appear_after_a_delay(world):
+    world.sagemaker.lineage_group_delay = timedelta(minutes=1)
+    create_context(world, PRODUCER, "marker")
+
+    assert world.lineage_group_arn(PRODUCER, REGION) is None
+    world.clock.advance(timedelta(minutes=1))
+    assert world.lineage_group_arn(PRODUCER, REGION) is not None
 
 
 def test_shared_groups_are_listed_next_to_the_callers_own_after_accepting(world):

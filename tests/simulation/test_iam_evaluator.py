@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cli.cloud_assembly import (
+from lineage_sharing.cloud_assembly import (
     ACCEPTOR_HANDLER,
     SHARE_ON_EVENT_HANDLER,
     SynthesizedStack,
@@ -27,7 +27,7 @@ from simulation.iam import (
     role_policies,
     simulated_role_arn,
 )
-from simulation.iam_policies import UnresolvableIntrinsic, managed_policy_arns
+from simulation.iam_policies import UnresolvableIntrinsic, managed_policy_arns, simulated_stack_id
 
 TRAINING, STAGING, FOREIGN = "111111111111", "222222222222", "999999999999"
 REGION = "us-east-1"
@@ -138,42 +138,61 @@ def test_acceptor_cannot_create_shares_and_says_which_actions_it_has(evaluator, 
 
 
 # ---------------------------------------------------------------- the share manager
-def create_share(evaluator, stack, resource_type, resource_arns):
+def create_share(evaluator, stack, resource_type, resource_arn, external="true"):
+    """The request context RAM builds for the resource of a CreateResourceShare."""
     role = role_of(stack, SHARE_ON_EVENT_HANDLER)
-    context = {"ram:RequestedResourceType": resource_type, "ram:ResourceArn": resource_arns}
+    context = {
+        "ram:RequestedResourceType": resource_type,
+        "ram:ResourceArn": resource_arn,
+        "ram:RequestedAllowsExternalPrincipals": external,
+    }
+    return ask(evaluator, stack, role, "ram:CreateResourceShare", ANY_RESOURCE, **context)
+
+
+def create_share_for(evaluator, stack, principal, external="true"):
+    """The request context RAM builds for one principal of a CreateResourceShare."""
+    role = role_of(stack, SHARE_ON_EVENT_HANDLER)
+    context = {"ram:Principal": principal, "ram:RequestedAllowsExternalPrincipals": external}
     return ask(evaluator, stack, role, "ram:CreateResourceShare", ANY_RESOURCE, **context)
 
 
 def test_share_manager_creates_a_share_of_its_own_lineage_group(evaluator, training):
     result = create_share(
-        evaluator, training, "sagemaker:LineageGroup", (own_lineage_group(TRAINING),)
+        evaluator, training, "sagemaker:LineageGroup", own_lineage_group(TRAINING)
     )
     assert result.allowed, result.reason
     assert "CreateShareOfOwnLineageGroupOnly" in result.reason
 
 
 @pytest.mark.parametrize(
-    "resource_type, resource_arns",
+    "resource_type, resource_arn, external",
     [
-        ("sagemaker:LineageGroup", (own_lineage_group(STAGING),)),
-        ("sagemaker:LineageGroup", (own_lineage_group(TRAINING), own_lineage_group(STAGING))),
-        ("glue:Database", (own_lineage_group(TRAINING),)),
+        ("sagemaker:LineageGroup", own_lineage_group(STAGING), "true"),
+        ("glue:Database", own_lineage_group(TRAINING), "true"),
+        ("sagemaker:LineageGroup", own_lineage_group(TRAINING), "false"),
     ],
-    ids=["another-accounts-group", "own-plus-another-group", "another-resource-type"],
+    ids=["another-accounts-group", "another-resource-type", "other-external-setting"],
 )
 def test_share_manager_cannot_share_anything_else(
-    evaluator, training, resource_type, resource_arns
+    evaluator, training, resource_type, resource_arn, external
 ):
-    result = create_share(evaluator, training, resource_type, resource_arns)
+    result = create_share(evaluator, training, resource_type, resource_arn, external)
     assert not result.allowed
     assert "CreateShareOfOwnLineageGroupOnly" in result.reason
+
+
+def test_share_manager_creates_shares_only_for_the_configured_consumers(evaluator, training):
+    assert create_share_for(evaluator, training, STAGING).allowed
+    stranger = create_share_for(evaluator, training, FOREIGN)
+    assert not stranger.allowed and "ram:Principal" in stranger.reason
+    assert not create_share_for(evaluator, training, STAGING, external="false").allowed
 
 
 def test_share_manager_manages_only_the_configured_share_of_its_account(evaluator, training):
     role = role_of(training, SHARE_ON_EVENT_HANDLER)
 
-    def associate(resource, name):
-        context = {"ram:ResourceShareName": name}
+    def associate(resource, name, principal=STAGING):
+        context = {"ram:ResourceShareName": name, "ram:Principal": principal}
         return ask(evaluator, training, role, "ram:AssociateResourceShare", resource, **context)
 
     assert associate(share(TRAINING), SHARE_NAME).allowed
@@ -181,6 +200,36 @@ def test_share_manager_manages_only_the_configured_share_of_its_account(evaluato
     assert not other_name.allowed and "ram:ResourceShareName" in other_name.reason
     other_account = associate(share(STAGING), SHARE_NAME)
     assert not other_account.allowed and "does not match" in other_account.reason
+    stranger = associate(share(TRAINING), SHARE_NAME, principal=FOREIGN)
+    assert not stranger.allowed and "ram:Principal" in stranger.reason
+
+
+def test_share_manager_never_adds_or_removes_a_resource_through_associations(evaluator, training):
+    role = role_of(training, SHARE_ON_EVENT_HANDLER)
+    resource_context = {
+        "ram:ResourceShareName": SHARE_NAME,
+        "ram:ResourceArn": own_lineage_group(TRAINING),
+        "ram:RequestedResourceType": "sagemaker:LineageGroup",
+    }
+    for action in ("ram:AssociateResourceShare", "ram:DisassociateResourceShare"):
+        assert not ask(
+            evaluator, training, role, action, share(TRAINING), **resource_context
+        ).allowed
+    removed_consumer = {"ram:ResourceShareName": SHARE_NAME, "ram:Principal": FOREIGN}
+    action = "ram:DisassociateResourceShare"
+    assert ask(evaluator, training, role, action, share(TRAINING), **removed_consumer).allowed
+
+
+def test_share_manager_sets_only_the_configured_external_principals_flag(evaluator, training):
+    role = role_of(training, SHARE_ON_EVENT_HANDLER)
+
+    def update(**context):
+        context = {"ram:ResourceShareName": SHARE_NAME, **context}
+        return ask(evaluator, training, role, "ram:UpdateResourceShare", share(TRAINING), **context)
+
+    assert update(**{"ram:RequestedAllowsExternalPrincipals": "true"}).allowed
+    assert not update(**{"ram:RequestedAllowsExternalPrincipals": "false"}).allowed
+    assert not update().allowed  # e.g. a rename alone
 
 
 def test_share_manager_creates_only_the_bootstrap_context(evaluator, training):
@@ -415,6 +464,33 @@ def test_lint_reports_wildcards_unknown_actions_and_inapplicable_keys():
     assert "'WrongType'" in wrong_type and "context/${ContextName}" in wrong_type
 
 
+def test_lint_asks_for_the_arn_operators_on_arn_keys():
+    evaluator = PolicyEvaluator()
+    group = own_lineage_group(TRAINING)
+    evaluator.add_role(
+        "arn:aws:iam::111111111111:role/r",
+        [
+            {
+                "Sid": "StringOnArn",
+                "Effect": "Allow",
+                "Action": "ram:CreateResourceShare",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ram:ResourceArn": group}},
+            },
+            {
+                "Sid": "ArnOnArn",
+                "Effect": "Allow",
+                "Action": "ram:CreateResourceShare",
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"ram:ResourceArn": group}},
+            },
+        ],
+    )
+    (problem,) = evaluator.lint()
+    assert "'StringOnArn'" in problem
+    assert "StringEquals on ARN key ram:ResourceArn: use ArnEquals or ArnLike" in problem
+
+
 def test_granted_actions_are_canonical_and_expand_wildcards(evaluator, training):
     acceptor = role_of(training, ACCEPTOR_HANDLER)
     assert "ram:AcceptResourceShareInvitation" in evaluator.granted_actions(acceptor)
@@ -469,6 +545,12 @@ def test_resolve_pseudo_parameters_and_resource_arns(training):
     )
     role = training.handler_role_logical_id(ACCEPTOR_HANDLER)
     assert resolved({"Fn::GetAtt": [role, "Arn"]}) == simulated_role_arn(training, role, "aws-cn")
+    # The stack id: the same ARN the rollout driver sends as StackId and GetTemplate knows.
+    stack_id = resolved({"Ref": "AWS::StackId"})
+    assert stack_id == simulated_stack_id(training, "aws-cn")
+    assert stack_id.startswith(
+        f"arn:aws-cn:cloudformation:{REGION}:{TRAINING}:stack/{training.name}/"
+    )
 
 
 def test_resolve_names_the_path_of_what_it_cannot_resolve(training):

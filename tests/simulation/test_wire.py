@@ -277,3 +277,22 @@ def test_faults_refuse_unknown_operations_and_unpaged_empty_pages(world):
         world.faults.fail("AcceptInvitation", "ThrottlingException")
     with pytest.raises(ValueError, match="does not page"):
         world.faults.empty_page("AcceptResourceShareInvitation")
+
+
+def test_cloudformation_answers_in_xml_and_botocore_decodes_the_json_template(world):
+    """The query protocol: XML answers and errors (ErrorResponse), as CloudFormation sends them."""
+    world.add_account("111111111111")
+    stack_id = "arn:aws:cloudformation:eu-west-1:111111111111:stack/Lineage/0f1e2d3c-4b5a"
+    world.cloudformation.put_template(stack_id, {"Resources": {"R": {"Type": "T"}}})
+    client = world.client("cloudformation", account="111111111111", region="eu-west-1")
+
+    answer = client.get_template(StackName="Lineage")
+
+    assert answer["TemplateBody"] == {"Resources": {"R": {"Type": "T"}}}
+    assert answer["StagesAvailable"] == ["Original", "Processed"]
+    with pytest.raises(ClientError) as raised:
+        client.get_template(StackName="Missing")
+    error = raised.value.response["Error"]
+    assert (error["Code"], error["Type"]) == ("ValidationError", "Sender")
+    assert error["Message"] == "Stack with id Missing does not exist"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import app as cdk_app
-from cli.cloud_assembly import read_cloud_assembly
 from config.model import plan_stacks
+from lineage_sharing.cloud_assembly import read_cloud_assembly
 from stacks.batch_synthesis import BatchSynthesisError, batches, synthesize_in_batches
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +106,6 @@ def test_the_app_refuses_an_unknown_stack_before_building_anything(tmp_path):
 
 def test_a_selected_stack_is_the_same_as_in_a_full_synthesis(example_config, example_app, tmp_path):
     (plan,) = [p for p in plan_stacks(example_config) if p.account.name == "staging"]
-    _, (stack,) = cdk_app.synthesize_in_process(example_config, tmp_path, [plan])
+    _, (stack,) = cdk_app.synthesize_in_process(example_config, tmp_path, plans=[plan])
     template = json.loads((tmp_path / stack.template_file).read_text())
     assert template == example_app.templates[plan.stack_name]

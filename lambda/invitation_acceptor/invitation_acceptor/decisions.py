@@ -1,7 +1,8 @@
 """Pure decisions of the invitation acceptor: plain data in, plain data out, no AWS calls.
 
 Which invitations to look at, whether to accept one (and if not, why), what an error from RAM
-means for the run, what triggered the run, and how the run is summarised.
+means for the run, what triggered the run, and how the run is summarised (and counted in
+CloudWatch).
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ RESOURCE_SHARE_RESOURCE_PREFIX = "resource-share/"
 # RAM invitation statuses (botocore model ResourceShareInvitationStatus):
 # PENDING, ACCEPTED, REJECTED, EXPIRED. Only PENDING ones can be accepted.
 PENDING = "PENDING"
+REJECTED = "REJECTED"
 
 # RAM error codes that describe the invitation rather than a fault of this run.
 ALREADY_ACCEPTED_ERROR = "ResourceShareInvitationAlreadyAcceptedException"
 ALREADY_REJECTED_ERROR = "ResourceShareInvitationAlreadyRejectedException"
 EXPIRED_ERROR = "ResourceShareInvitationExpiredException"
+# The invitation is gone between listing and answering it: the producer disassociated this
+# account or deleted the share (e.g. to re-invite it). Nothing to accept, nothing to retry.
+NOT_FOUND_ERROR = "ResourceShareInvitationArnNotFoundException"
 
 # EventBridge envelopes of the two triggers the construct wires up.
 RAM_EVENT_SOURCE = "aws.ram"
@@ -159,6 +164,18 @@ def pending_only(invitations: Iterable[Invitation]) -> list[Invitation]:
     return [invitation for invitation in invitations if invitation.status == PENDING]
 
 
+def rejected_shares(invitations: Iterable[Invitation]) -> frozenset[str]:
+    """Shares someone in this account said no to: their new invitations are left alone.
+
+    A producer whose invitation was rejected invites again (it cannot tell a rejection from an
+    expiry, see the share manager); accepting that automatically would overrule the person
+    who rejected it. Inference: RAM keeps rejected invitations listed to the receiver.
+    """
+    return frozenset(
+        invitation.resource_share_arn for invitation in invitations if invitation.status == REJECTED
+    )
+
+
 def client_token_for(invitation_arn: str) -> str:
     """A UUID (the form RAM recommends) derived only from the invitation ARN."""
     return str(uuid.uuid5(_CLIENT_TOKEN_NAMESPACE, invitation_arn))
@@ -175,6 +192,8 @@ class SkipReason(str, Enum):
     MIXED_RESOURCES = "mixed_resources"
     FOREIGN_RESOURCE_OWNER = "foreign_resource_owner"
     ALREADY_REJECTED = "already_rejected"
+    PREVIOUSLY_REJECTED = "previously_rejected"
+    WITHDRAWN = "withdrawn"
 
 
 ACCEPT_REASON = "lineage_groups_of_allowed_producer"
@@ -193,14 +212,21 @@ class Decision:
 ACCEPT = Decision(accept=True, reason=ACCEPT_REASON)
 
 
-def screen_sender(invitation: Invitation, allowed_producers: frozenset[str]) -> Decision | None:
+def screen_sender(
+    invitation: Invitation,
+    allowed_producers: frozenset[str],
+    rejected: frozenset[str] = frozenset(),
+) -> Decision | None:
     """The skip decision that needs no resource listing, or None if the resources must be seen.
 
     Checked first so that no ListPendingInvitationResources call is spent (and denied by the
     role's policy anyway) on an invitation from an account that is not a configured producer.
+    `rejected` are the shares this account rejected an invitation to (see rejected_shares).
     """
     if invitation.sender not in allowed_producers:
         return Decision.skip(SkipReason.FOREIGN_SENDER)
+    if invitation.resource_share_arn in rejected:
+        return Decision.skip(SkipReason.PREVIOUSLY_REJECTED)
     share = _parse_arn(invitation.resource_share_arn)
     if (
         share is None
@@ -286,6 +312,9 @@ def outcome_of_error(code: str) -> tuple[Outcome, str | None]:
     if code == ALREADY_REJECTED_ERROR:
         # Someone in this account said no; that choice stands.
         return Outcome.SKIPPED, SkipReason.ALREADY_REJECTED.value
+    if code == NOT_FOUND_ERROR:
+        # Withdrawn since it was listed; a re-sent one is picked up by a later run.
+        return Outcome.SKIPPED, SkipReason.WITHDRAWN.value
     return Outcome.FAILED, None
 
 
@@ -310,3 +339,19 @@ class Summary:
             "failed": self.failed,
             "trigger": self.trigger.value,
         }
+
+    def metrics(self, pending: int) -> dict[str, int]:
+        """The run's CloudWatch metrics (`RUN_METRICS`): its outcomes, and how many invitations
+        were pending when it listed them."""
+        return {
+            "InvitationsAccepted": self.accepted,
+            "InvitationsAlreadyAccepted": self.already_accepted,
+            "InvitationsSkipped": self.skipped,
+            "InvitationsExpired": self.expired,
+            "InvitationsFailed": self.failed,
+            "InvitationsPending": pending,
+        }
+
+
+# Every run emits each of these once (zero included, so a graph shows the runs).
+RUN_METRICS = tuple(Summary(Trigger.MANUAL).metrics(0))

@@ -6,7 +6,8 @@ event only says "look now" and the invitation list is the source of truth.
 
 One invitation failing does not stop the others; the run raises at the end if any failed, so
 the asynchronous invocation is retried, then lands in the dead-letter queue, and the Errors
-alarm fires.
+alarm fires. Every run that listed the invitations reports its counts as CloudWatch metrics
+(embedded_metrics), failed runs included.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from invitation_acceptor.decisions import (
     InvalidAllowList,
     Invitation,
     Outcome,
+    SkipReason,
     Summary,
     Trigger,
     allow_list_from_parameters,
@@ -35,9 +37,11 @@ from invitation_acceptor.decisions import (
     decide,
     outcome_of_error,
     pending_only,
+    rejected_shares,
     screen_sender,
     trigger_of,
 )
+from invitation_acceptor.embedded_metrics import EmbeddedMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,8 @@ class Dependencies:
 
     ram: Any
     allowed_producers: frozenset[str]
+    # Where each run's counts go (`emit(counts)`); None: not reported (tests that don't look).
+    metrics: Any = None
 
 
 @functools.cache
@@ -59,11 +65,17 @@ def default_dependencies() -> Dependencies:
     # Built on the first invocation and kept for the life of the execution environment. A bad
     # allow-list raises here on every invocation (exceptions are not cached), before any call.
     return load_dependencies(
-        os.environ, ram=aws_edge.create_ram_client(), ssm=aws_edge.create_ssm_client()
+        os.environ,
+        ram=aws_edge.create_ram_client(),
+        ssm=aws_edge.create_ssm_client(),
+        # Lambda sets the variable in every execution environment.
+        metrics=EmbeddedMetrics(os.environ["AWS_LAMBDA_FUNCTION_NAME"]),
     )
 
 
-def load_dependencies(environment: Mapping[str, str], *, ram: Any, ssm: Any) -> Dependencies:
+def load_dependencies(
+    environment: Mapping[str, str], *, ram: Any, ssm: Any, metrics: Any = None
+) -> Dependencies:
     """Read the allow-list from the SSM parameters the environment names and check its digest."""
     names = allow_list_parameter_names(environment)
     values, missing = aws_edge.get_parameter_values(ssm, names)
@@ -72,7 +84,8 @@ def load_dependencies(environment: Mapping[str, str], *, ram: Any, ssm: Any) -> 
             f"SSM parameter(s) {', '.join(missing)} named by {ALLOW_LIST_PARAMETERS_VARIABLE} "
             "do not exist: deploy the stack again"
         )
-    return Dependencies(ram=ram, allowed_producers=allow_list_from_parameters(values, environment))
+    allowed = allow_list_from_parameters(values, environment)
+    return Dependencies(ram=ram, allowed_producers=allowed, metrics=metrics)
 
 
 def handle(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
@@ -107,8 +120,11 @@ def sweep(deps: Dependencies, trigger: Trigger) -> dict:
         )
         raise
     pending = pending_only(invitations)
+    rejected = rejected_shares(invitations)
     for invitation in pending:
-        summary.count(handle_invitation(deps, invitation))
+        summary.count(handle_invitation(deps, invitation, rejected))
+    if deps.metrics is not None:
+        deps.metrics.emit(summary.metrics(pending=len(pending)))
     result = summary.as_dict()
     logger.info(
         "summary",
@@ -122,16 +138,22 @@ def sweep(deps: Dependencies, trigger: Trigger) -> dict:
     return result
 
 
-def handle_invitation(deps: Dependencies, invitation: Invitation) -> Outcome:
+def handle_invitation(
+    deps: Dependencies, invitation: Invitation, rejected: frozenset[str] = frozenset()
+) -> Outcome:
     """Decide on one pending invitation and act on it: one RAM list and one accept at most."""
     resource_count: int | None = None
     try:
-        decision = screen_sender(invitation, deps.allowed_producers)
+        decision = screen_sender(invitation, deps.allowed_producers, rejected)
         if decision is None:
             resources = aws_edge.list_pending_invitation_resources(deps.ram, invitation.arn)
             resource_count = len(resources)
             decision = decide(invitation, resources, deps.allowed_producers)
         if not decision.accept:
+            if decision.reason == SkipReason.PREVIOUSLY_REJECTED.value:
+                # Loud, so a person sees the producer keeps inviting (see the README).
+                logger.warning("skip", extra=_decision_fields("skip", invitation, decision.reason))
+                return Outcome.SKIPPED
             _log_decision("skip", invitation, decision.reason, resource_count=resource_count)
             return Outcome.SKIPPED
         aws_edge.accept_invitation(deps.ram, invitation.arn, client_token_for(invitation.arn))

@@ -7,14 +7,20 @@ nextToken; botocore's paginators keep going until the token is absent). Transien
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from share_manager.decisions import LineageGroup, PrincipalAssociation, ResourceShare
+from share_manager.decisions import (
+    LineageGroup,
+    PrincipalAssociation,
+    ResourceAssociation,
+    ResourceShare,
+)
 
 # total_max_attempts counts every send (Config's "max_attempts" would count retries only).
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8})
@@ -27,11 +33,12 @@ BOOTSTRAP_CONTEXT_DESCRIPTION = (
 )
 
 
-def create_clients() -> tuple[Any, Any]:
-    """(ram, sagemaker) clients for the Lambda's own region, with standard retries."""
+def create_clients() -> tuple[Any, Any, Any]:
+    """(ram, sagemaker, cloudformation) clients for the Lambda's own region, standard retries."""
     return (
         boto3.client("ram", config=RETRY_CONFIG),
         boto3.client("sagemaker", config=RETRY_CONFIG),
+        boto3.client("cloudformation", config=RETRY_CONFIG),
     )
 
 
@@ -51,6 +58,12 @@ def list_lineage_groups(sagemaker: Any) -> list[LineageGroup]:
     return groups
 
 
+# SageMaker answers a Create for a name that is taken with a ValidationException (its wording
+# has changed over time) or, for some resources, ResourceInUse: the error code alone does not
+# say "already exists", so DescribeContext decides.
+_MAYBE_ALREADY_EXISTS = frozenset({"ValidationException", "ResourceInUse"})
+
+
 def create_bootstrap_context(sagemaker: Any, context_name: str) -> bool:
     """Create the marker context; False if it already exists (an earlier attempt made it)."""
     try:
@@ -61,11 +74,40 @@ def create_bootstrap_context(sagemaker: Any, context_name: str) -> bool:
             Description=BOOTSTRAP_CONTEXT_DESCRIPTION,
         )
     except ClientError as error:
-        message = error.response.get("Error", {}).get("Message", "")
-        if error_code(error) == "ValidationException" and "already exist" in message.lower():
+        if error_code(error) in _MAYBE_ALREADY_EXISTS and context_exists(sagemaker, context_name):
             return False
         raise
     return True
+
+
+def context_exists(sagemaker: Any, context_name: str) -> bool:
+    try:
+        sagemaker.describe_context(ContextName=context_name)
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFound":
+            return False
+        raise
+    return True
+
+
+# ---------------------------------------------------------------------------- CloudFormation
+
+
+def get_resource_properties(
+    cloudformation: Any, stack_id: str, logical_resource_id: str
+) -> Mapping[str, Any]:
+    """A resource's Properties as the stack's template declares them.
+
+    botocore hands a JSON TemplateBody over already decoded (a YAML one stays a string).
+    """
+    body = cloudformation.get_template(StackName=stack_id)["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
+    resource = template.get("Resources", {}).get(logical_resource_id)
+    if not isinstance(resource, Mapping):
+        raise RuntimeError(
+            f"the template of stack {stack_id} has no resource {logical_resource_id}"
+        )
+    return resource.get("Properties", {})
 
 
 # ---------------------------------------------------------------------------- RAM
@@ -110,22 +152,56 @@ def get_resource_share(ram: Any, share_arn: str) -> ResourceShare | None:
     return None
 
 
+def find_shares(ram: Any, name: str | None, tags: Mapping[str, str]) -> list[ResourceShare]:
+    """This account's shares carrying all of `tags` (and named `name`, if given).
+
+    The tags are checked here as well: the filters only narrow what RAM sends.
+    """
+    request: dict[str, Any] = {
+        "resourceOwner": "SELF",
+        "tagFilters": [
+            {"tagKey": key, "tagValues": [value]} for key, value in sorted(tags.items())
+        ],
+    }
+    if name:
+        request["name"] = name
+    shares = []
+    for page in ram.get_paginator("get_resource_shares").paginate(**request):
+        for share in page.get("resourceShares", []):
+            found = _resource_share(share)
+            if all(found.tags.get(key) == value for key, value in tags.items()):
+                shares.append(found)
+    return shares
+
+
+def list_resource_associations(ram: Any, share_arn: str) -> list[ResourceAssociation]:
+    return [
+        ResourceAssociation(
+            resource_arn=association["associatedEntity"],
+            status=association["status"],
+            status_message=association.get("statusMessage", ""),
+        )
+        for association in _associations(ram, share_arn, "RESOURCE")
+    ]
+
+
 def list_principal_associations(ram: Any, share_arn: str) -> list[PrincipalAssociation]:
-    associations: list[PrincipalAssociation] = []
+    return [
+        PrincipalAssociation(
+            principal=association["associatedEntity"],
+            status=association["status"],
+            last_updated=association.get("lastUpdatedTime") or association.get("creationTime"),
+            status_message=association.get("statusMessage", ""),
+        )
+        for association in _associations(ram, share_arn, "PRINCIPAL")
+    ]
+
+
+def _associations(ram: Any, share_arn: str, association_type: str) -> Iterator[Mapping[str, Any]]:
     for page in ram.get_paginator("get_resource_share_associations").paginate(
-        associationType="PRINCIPAL", resourceShareArns=[share_arn]
+        associationType=association_type, resourceShareArns=[share_arn]
     ):
-        for association in page.get("resourceShareAssociations", []):
-            associations.append(
-                PrincipalAssociation(
-                    principal=association["associatedEntity"],
-                    status=association["status"],
-                    last_updated=association.get("lastUpdatedTime")
-                    or association.get("creationTime"),
-                    status_message=association.get("statusMessage", ""),
-                )
-            )
-    return associations
+        yield from page.get("resourceShareAssociations", [])
 
 
 def associate_principals(

@@ -22,6 +22,9 @@ INVITATION_LIFETIME = timedelta(hours=12)
 # RAM's default quota of pending invitations per sharing account: associating more account
 # principals at once fails with ResourceShareLimitExceededException.
 PENDING_INVITATION_QUOTA = 20
+# A principal whose association FAILED or was SUSPENDED is invited again at most this often
+# (3 times a day): RAM may fail it again at once, and every attempt sends an invitation.
+MIN_TIME_BETWEEN_REINVITES = timedelta(hours=8)
 QUOTA_EXCEEDED_ERROR = "ResourceShareLimitExceededException"
 
 # RAM association statuses (botocore model ResourceShareAssociationStatus).
@@ -46,6 +49,8 @@ SHARE_DELETING = "DELETING"
 SHARE_DELETED = "DELETED"
 GONE_SHARE_STATUSES = frozenset({SHARE_DELETING, SHARE_DELETED})
 UNUSABLE_SHARE_STATUSES = frozenset({SHARE_FAILED}) | GONE_SHARE_STATUSES
+# Shares a new one must not be created next to (a retried or timed-out create made them).
+LIVE_SHARE_STATUSES = frozenset({SHARE_ACTIVE, SHARE_PENDING})
 
 # Fixed namespace: the same CloudFormation request always yields the same client token.
 _CLIENT_TOKEN_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:lineage-sharing:share-manager")
@@ -95,9 +100,15 @@ def parse_share_properties(properties: Mapping[str, object]) -> ShareProperties:
             f"ResourceProperties.ShareName must be a non-empty string, got {share_name!r}"
         )
     raw_principals = properties.get("Principals")
-    if not isinstance(raw_principals, list) or not raw_principals:
+    if (
+        not isinstance(raw_principals, list)
+        or not raw_principals
+        or not all(isinstance(principal, str) for principal in raw_principals)
+    ):
+        # (A template read back by the schedule could hold an unresolved intrinsic function.)
         raise ValueError(
-            f"ResourceProperties.Principals must be a non-empty list, got {raw_principals!r}"
+            "ResourceProperties.Principals must be a non-empty list of strings, "
+            f"got {raw_principals!r}"
         )
     # dict.fromkeys: drop duplicates, keep the configured order (create requests stay stable).
     principals = tuple(dict.fromkeys(str(principal) for principal in raw_principals))
@@ -168,14 +179,17 @@ class LineageGroup:
         parts = self.arn.split(":")
         return parts[3] if len(parts) > 5 else ""
 
+    def is_owned_by(self, caller: Caller) -> bool:
+        return (
+            self.owner_account == caller.account
+            and self.region == caller.region
+            and self.arn.split(":", 5)[-1].startswith("lineage-group/")
+        )
+
 
 def select_own_lineage_group(groups: Iterable[LineageGroup], caller: Caller) -> LineageGroup | None:
     """The caller's own group; ListLineageGroups also lists groups other accounts share with it."""
-    own = [
-        group
-        for group in groups
-        if group.owner_account == caller.account and group.region == caller.region
-    ]
+    own = [group for group in groups if group.is_owned_by(caller)]
     for group in own:
         if group.name == DEFAULT_LINEAGE_GROUP_NAME:
             return group
@@ -225,6 +239,57 @@ def unusable_share_message(share: ResourceShare) -> str:
     return f"RAM resource share {share.arn} ({share.name}) is {share.status}{reason}"
 
 
+@dataclass(frozen=True)
+class ResourceAssociation:
+    """A RESOURCE association of a share: whether RAM managed to share that resource."""
+
+    resource_arn: str
+    status: str
+    status_message: str = ""
+
+
+def lineage_group_association(
+    associations: Iterable[ResourceAssociation], caller: Caller, group_arn: str | None = None
+) -> ResourceAssociation | None:
+    """The share's association of this account's lineage group (`group_arn` if known).
+
+    RAM may list an old record (e.g. DISASSOCIATED) next to a newer one: the best status wins.
+    """
+    candidates = [
+        association
+        for association in associations
+        if association.resource_arn == group_arn
+        or (group_arn is None and LineageGroup(association.resource_arn, "").is_owned_by(caller))
+    ]
+    preference = {ASSOCIATED: 0, ASSOCIATING: 1}
+    candidates.sort(key=lambda association: preference.get(association.status, 2))
+    return candidates[0] if candidates else None
+
+
+def lineage_group_readiness(association: ResourceAssociation | None) -> ShareReadiness:
+    """ASSOCIATED: shared. ASSOCIATING: look again later. Anything else will not recover."""
+    if association is None:
+        return ShareReadiness.UNUSABLE
+    if association.status == ASSOCIATED:
+        return ShareReadiness.READY
+    if association.status == ASSOCIATING:
+        return ShareReadiness.WAIT
+    return ShareReadiness.UNUSABLE
+
+
+def lineage_group_not_shared_message(
+    share_arn: str, group_arn: str | None, association: ResourceAssociation | None
+) -> str:
+    group = group_arn or (association.resource_arn if association else "this account's group")
+    if association is None:
+        return f"RAM resource share {share_arn} does not hold the lineage group {group}"
+    reason = f": {association.status_message}" if association.status_message else ""
+    return (
+        f"RAM could not share the lineage group {association.resource_arn} through resource "
+        f"share {share_arn}: its resource association is {association.status}{reason}"
+    )
+
+
 def rename_refused_message(share: ResourceShare, requested_name: str) -> str:
     return (
         f"The RAM resource share {share.arn} is named '{share.name}' but the config now asks "
@@ -254,9 +319,14 @@ class PrincipalPlan:
     associate: tuple[str, ...] = ()
     # Associated principals that are no longer configured.
     disassociate: tuple[str, ...] = ()
-    # (principal, reason) for configured principals whose invitation expired or whose association
-    # failed: disassociate now, associate again on a later poll once RAM reports DISASSOCIATED.
+    # (principal, reason) for configured principals whose invitation expired while ASSOCIATING:
+    # disassociate now, associate again on a later poll once RAM reports DISASSOCIATED.
     reinvite: tuple[tuple[str, str], ...] = ()
+    # (principal, reason) for configured principals whose association FAILED or was SUSPENDED:
+    # associated again directly, at most once per MIN_TIME_BETWEEN_REINVITES.
+    reassociate: tuple[tuple[str, str], ...] = ()
+    # (principal, reason) re-invited too recently: the schedule tries again later.
+    deferred: tuple[tuple[str, str], ...] = ()
     # (principal, status) pairs RAM is still moving by itself.
     waiting: tuple[tuple[str, str], ...] = ()
     # Configured principals not invited yet: the pending-invitation quota is full until
@@ -268,17 +338,40 @@ class PrincipalPlan:
         return self.disassociate + tuple(principal for principal, _ in self.reinvite)
 
     @property
-    def only_quota_held(self) -> bool:
-        """Nothing to do now but wait for room under the quota: the schedule invites the rest."""
-        return bool(self.held_back) and not (
-            self.associate or self.disassociate or self.reinvite or self.waiting
+    def reassociate_now(self) -> tuple[str, ...]:
+        return tuple(principal for principal, _ in self.reassociate)
+
+    @property
+    def acts_or_waits(self) -> bool:
+        """Something changes now or RAM is still moving: look again on the next poll.
+
+        Principals held back by the quota or deferred by the re-invite cap do not count: the
+        schedule invites them later, and a deployment must not wait for consumers.
+        """
+        return bool(
+            self.associate or self.disassociate or self.reinvite or self.reassociate or self.waiting
         )
 
     @property
     def converged(self) -> bool:
-        return not (
-            self.associate or self.disassociate or self.reinvite or self.waiting or self.held_back
-        )
+        return not (self.acts_or_waits or self.held_back or self.deferred)
+
+    def metrics(self) -> dict[str, int]:
+        """A scheduled run's CloudWatch metrics (`RECONCILE_METRICS`), from the plan as carried
+        out (RAM's quota may have held back principals the plan meant to invite)."""
+        return {
+            "ConsumersInvited": len(self.associate),
+            "ExpiredInvitationsResent": len(self.reinvite),
+            "AssociationsFailed": len(self.reassociate),
+            "ConsumersRemoved": len(self.disassociate),
+            "ConsumersHeldBack": len(self.held_back),
+            "ReinvitesDeferred": len(self.deferred),
+            "ShareInSync": int(self.converged),
+        }
+
+
+# Every scheduled run that reached the principals emits each of these once (zero included).
+RECONCILE_METRICS = tuple(PrincipalPlan().metrics())
 
 
 def plan_principal_changes(
@@ -289,12 +382,15 @@ def plan_principal_changes(
     """Compare configured principals with RAM's principal associations of the share.
 
     ASSOCIATING counts as converged while its invitation can still be accepted: accepting is
-    the consumer's move, and CloudFormation must not wait for it.
+    the consumer's move, and CloudFormation must not wait for it. A principal RAM disassociated
+    (e.g. when its invitation expired) is associated again like a new one.
     """
     latest = _latest_association_per_principal(associations)
     associate: list[str] = []
     disassociate: list[str] = []
     reinvite: list[tuple[str, str]] = []
+    reassociate: list[tuple[str, str]] = []
+    deferred: list[tuple[str, str]] = []
     waiting: list[tuple[str, str]] = []
 
     for principal in dict.fromkeys(desired):
@@ -311,7 +407,13 @@ def plan_principal_changes(
             waiting.append((principal, association.status))
         else:  # FAILED, SUSPENDED: RAM will not recover these by itself
             detail = f": {association.status_message}" if association.status_message else ""
-            reinvite.append((principal, f"association {association.status}{detail}"))
+            reason = f"association {association.status}{detail}"
+            next_attempt = _next_reinvite(association)
+            if next_attempt is None or now >= next_attempt:
+                reassociate.append((principal, reason))
+            else:
+                reason += f"; re-invited at most every {_hours(MIN_TIME_BETWEEN_REINVITES)}"
+                deferred.append((principal, f"{reason}, next after {next_attempt.isoformat()}"))
 
     desired_set = set(desired)
     for principal, association in sorted(latest.items()):
@@ -327,8 +429,21 @@ def plan_principal_changes(
         associate=tuple(associate),
         disassociate=tuple(disassociate),
         reinvite=tuple(reinvite),
+        reassociate=tuple(reassociate),
+        deferred=tuple(deferred),
         waiting=tuple(waiting),
     )
+
+
+def _next_reinvite(association: PrincipalAssociation) -> datetime | None:
+    # RAM's lastUpdatedTime of a FAILED association is when it failed, i.e. the latest attempt.
+    if association.last_updated is None:
+        return None
+    return association.last_updated + MIN_TIME_BETWEEN_REINVITES
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:g} h"
 
 
 def within_invitation_quota(
@@ -341,7 +456,7 @@ def within_invitation_quota(
 
     Counts this share's invitations still pending (ASSOCIATING and not expired); pending
     invitations of the account's other shares also use the quota, which RAM then reports as
-    ResourceShareLimitExceededException.
+    ResourceShareLimitExceededException. Principals invited before (re-associations) go first.
     """
     pending = sum(
         1
@@ -349,10 +464,17 @@ def within_invitation_quota(
         if association.status == ASSOCIATING and not _invitation_expired(association, now)
     )
     room = max(0, quota - pending)
+    reassociate = plan.reassociate[:room]
+    room -= len(reassociate)
     return replace(
         plan,
+        reassociate=reassociate,
         associate=plan.associate[:room],
-        held_back=plan.held_back + plan.associate[room:],
+        held_back=(
+            plan.held_back
+            + tuple(principal for principal, _ in plan.reassociate[len(reassociate) :])
+            + plan.associate[room:]
+        ),
     )
 
 
@@ -424,13 +546,49 @@ class TagPlan:
 PRINCIPALS_TAG = "lineage-sharing:principals-sha256"
 
 
+# Tags naming the custom resource a share belongs to (CloudFormation stack id and logical id),
+# so a share created by an attempt whose answer was lost is found again instead of duplicated,
+# and a Delete after a failed or timed-out Create (physical id = RequestId) can find it.
+STACK_ID_TAG = "lineage-sharing:stack-id"
+LOGICAL_ID_TAG = "lineage-sharing:logical-id"
+
+
 def principals_digest(principals: Sequence[str]) -> str:
     return hashlib.sha256(",".join(sorted(set(principals))).encode()).hexdigest()[:32]
 
 
-def tags_for_share(properties: ShareProperties) -> dict[str, str]:
-    """The configured tags plus the principal-set tag the reconcile schedule checks."""
-    return {**properties.tags, PRINCIPALS_TAG: principals_digest(properties.principals)}
+def owner_tags(stack_id: str, logical_resource_id: str) -> dict[str, str]:
+    return {STACK_ID_TAG: stack_id, LOGICAL_ID_TAG: logical_resource_id}
+
+
+def belongs_to(share: ResourceShare, owner: Mapping[str, str]) -> bool:
+    return all(share.tags.get(key) == value for key, value in owner.items())
+
+
+def shares_to_adopt(
+    shares: Iterable[ResourceShare], owner: Mapping[str, str], replacing: str | None = None
+) -> list[ResourceShare]:
+    """Live shares of this custom resource, other than the one being replaced."""
+    return sorted(
+        (
+            share
+            for share in shares
+            if belongs_to(share, owner)
+            and share.status in LIVE_SHARE_STATUSES
+            and share.arn != replacing
+        ),
+        key=lambda share: share.arn,
+    )
+
+
+def tags_for_share(properties: ShareProperties, owner: Mapping[str, str]) -> dict[str, str]:
+    """The configured tags, the principal-set tag the reconcile schedule checks, and the tags
+    naming the custom resource the share belongs to."""
+    return {
+        **properties.tags,
+        PRINCIPALS_TAG: principals_digest(properties.principals),
+        **owner,
+    }
 
 
 def plan_tag_changes(

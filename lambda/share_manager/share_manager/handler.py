@@ -1,11 +1,17 @@
 """CDK Provider framework entry points for Custom::LineageGroupShare, and its schedule.
 
 on_event starts the work (create the share, or bootstrap the lineage group; refuse renames;
-update tags; delete). is_complete is polled by the framework until the share is ACTIVE and
-its principal associations match the configured principals; every poll recomputes from what
-RAM reports, so polls are idempotent and nothing ever sleeps. reconcile runs on a schedule
-between deployments: it re-sends invitations that expired or failed and invites principals
-the pending-invitation quota held back, so neither waits for the next `cdk deploy`.
+replace a share that is gone, FAILED or cannot share the lineage group; update tags; delete).
+is_complete is polled by the framework until the share is ACTIVE, RAM reports the lineage group
+ASSOCIATED with it, and its principal associations match the configured principals; every poll
+recomputes from what RAM reports, so polls are idempotent and nothing ever sleeps. reconcile
+runs on a schedule between deployments: it re-sends invitations that expired or failed and
+invites principals the pending-invitation quota held back, so neither waits for the next
+`cdk deploy`; each such run reports what it did as CloudWatch metrics (embedded_metrics).
+
+Every share carries tags naming its custom resource (stack id, logical id): a share created by
+an attempt whose answer was lost is found again instead of duplicated, and a Delete after a
+failed or timed-out Create (physical id = RequestId) still deletes it.
 
 Return a dict to succeed, raise to fail: the framework reports the exception message to
 CloudFormation.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -28,6 +35,7 @@ from share_manager.decisions import (
     GONE_SHARE_STATUSES,
     PRINCIPALS_TAG,
     QUOTA_EXCEEDED_ERROR,
+    SHARE_FAILED,
     Caller,
     ExternalPrincipalsChange,
     LineageGroup,
@@ -41,7 +49,11 @@ from share_manager.decisions import (
     client_token,
     initial_principals,
     is_share_arn,
+    lineage_group_association,
+    lineage_group_not_shared_message,
+    lineage_group_readiness,
     no_lineage_group_message,
+    owner_tags,
     parse_share_properties,
     plan_external_principals_change,
     plan_principal_changes,
@@ -50,14 +62,20 @@ from share_manager.decisions import (
     rename_refused_message,
     select_own_lineage_group,
     share_readiness,
+    shares_to_adopt,
     tags_for_share,
     unusable_share_message,
     within_invitation_quota,
 )
+from share_manager.embedded_metrics import EmbeddedMetrics
 
 logger = logging.getLogger(__name__)
 
 CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
+# on_event's answer to an Update that had to replace the share (the framework spreads it over
+# is_complete's event): is_complete deletes that new share if the update then fails, because
+# CloudFormation rolls back to the physical id it knew and would never delete the new one.
+CREATED_SHARE_KEY = "CreatedResourceShareArn"
 
 
 @dataclass(frozen=True)
@@ -67,13 +85,24 @@ class Dependencies:
     ram: Any
     sagemaker: Any
     now: Callable[[], datetime]
+    # Only the schedule reads the stack's template and reports metrics (`emit(counts)`; None:
+    # not reported).
+    cloudformation: Any = None
+    metrics: Any = None
 
 
 @functools.cache
 def default_dependencies() -> Dependencies:
     # Built on first use and kept for the life of the Lambda execution environment.
-    ram, sagemaker = aws_edge.create_clients()
-    return Dependencies(ram=ram, sagemaker=sagemaker, now=lambda: datetime.now(UTC))
+    ram, sagemaker, cloudformation = aws_edge.create_clients()
+    return Dependencies(
+        ram=ram,
+        sagemaker=sagemaker,
+        cloudformation=cloudformation,
+        now=lambda: datetime.now(UTC),
+        # Lambda sets the variable in every execution environment.
+        metrics=EmbeddedMetrics(os.environ["AWS_LAMBDA_FUNCTION_NAME"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -88,12 +117,18 @@ class ShareRequest:
     raw_properties: Mapping[str, Any]
     previously_declared_tags: Mapping[str, str]
     caller: Caller
+    created_share_arn: str | None = None
 
     @functools.cached_property
     def properties(self) -> ShareProperties:
         # Validated on first use, not up front: a Delete must succeed even when the properties
         # it carries are the invalid ones that made the Create fail.
         return parse_share_properties(self.raw_properties)
+
+    @property
+    def owner_tags(self) -> dict[str, str]:
+        """The tags naming this custom resource on every share it creates."""
+        return owner_tags(self.stack_id, self.logical_resource_id)
 
     def client_token(self, purpose: str, *details: str) -> str:
         return client_token(
@@ -125,8 +160,10 @@ def is_complete(event: Mapping[str, Any], context: Any, deps: Dependencies | Non
 def reconcile(event: Mapping[str, Any], context: Any, deps: Dependencies | None = None) -> dict:
     """Scheduled: bring the deployed share's principals in line with the configuration.
 
-    The rule's input carries the custom resource's identity and properties (see the construct);
-    the share itself is only created and deleted by CloudFormation.
+    The rule's input names the custom resource (stack id, logical id, deployed share); its
+    properties are read from the stack's template, since 500 principals and 50 tags would not
+    fit an EventBridge input (8,192 characters). The share itself is only created and deleted
+    by CloudFormation.
     """
     scheduled = {**event, "RequestId": getattr(context, "aws_request_id", "schedule")}
     return _run("reconcile", scheduled, context, deps, _RECONCILE)
@@ -173,6 +210,7 @@ def _parse_request(event: Mapping[str, Any], context: Any) -> ShareRequest:
         raw_properties=event.get("ResourceProperties") or {},
         previously_declared_tags=dict(old_properties.get("Tags") or {}),
         caller=caller_from_function_arn(context.invoked_function_arn),
+        created_share_arn=event.get(CREATED_SHARE_KEY),
     )
 
 
@@ -192,7 +230,14 @@ def _on_create(request: ShareRequest, deps: Dependencies) -> dict:
         # No PhysicalResourceId yet: the framework uses the RequestId, and is_complete creates
         # the share once SageMaker has created the group.
         return {}
-    share = _create_share(request, deps, group)
+    try:
+        share = _create_or_adopt_share(request, deps, group)
+    except Exception:
+        # The framework answers a Create that failed in on_event with a marker physical id and
+        # never passes its rollback Delete on: a share made by an attempt whose answer was lost
+        # (retries exhausted) would leak. Its tags find it.
+        _discard_shares_of_this_resource(request, deps)
+        raise
     return {"PhysicalResourceId": share.arn}
 
 
@@ -204,9 +249,20 @@ def _on_update(request: ShareRequest, deps: Dependencies) -> dict:
         )
     share = aws_edge.get_resource_share(deps.ram, share_arn)
     if share is None or share.status in GONE_SHARE_STATUSES:
-        return _recreate_share(request, deps, share_arn, share)
+        status = share.status if share else "unknown to RAM"
+        return _replace_share(request, deps, share, share_arn, reason=f"share is {status}")
     if share.name != request.properties.share_name:
         raise ShareRequestRefused(rename_refused_message(share, request.properties.share_name))
+    if share.status == SHARE_FAILED:
+        # Waiting will not help and the rollback would meet the same share: a new share (new
+        # physical id) heals the stack; CloudFormation then deletes the failed one.
+        return _replace_share(request, deps, share, share_arn, unusable_share_message(share))
+    association = lineage_group_association(
+        aws_edge.list_resource_associations(deps.ram, share.arn), request.caller
+    )
+    if lineage_group_readiness(association) is ShareReadiness.UNUSABLE:
+        reason = lineage_group_not_shared_message(share.arn, None, association)
+        return _replace_share(request, deps, share, share_arn, reason)
     _apply_tag_changes(request, deps, share)
     # Same physical id: principals change in place, is_complete reconciles them.
     return {"PhysicalResourceId": share.arn}
@@ -215,28 +271,10 @@ def _on_update(request: ShareRequest, deps: Dependencies) -> dict:
 def _on_delete(request: ShareRequest, deps: Dependencies) -> dict:
     share_arn = request.physical_resource_id
     if not is_share_arn(share_arn):
-        # A Create that failed before any share existed: the physical id is the RequestId.
-        _log("delete", request, reason="no share was created", share_arn=None)
-        return {}
-    share = aws_edge.get_resource_share(deps.ram, share_arn)
-    if share is None or share.status in GONE_SHARE_STATUSES:
-        status = share.status if share else "unknown to RAM"
-        _log("delete", request, reason=f"already gone ({status})", share_arn=share_arn)
-        return {}
-    try:
-        deleted = aws_edge.delete_resource_share(
-            deps.ram, share_arn, request.client_token("delete")
-        )
-    except ClientError as error:
-        if aws_edge.error_code(error) != "InvalidStateTransitionException":
-            raise
-        # Someone else started deleting it between our read and our call.
-        share = aws_edge.get_resource_share(deps.ram, share_arn)
-        if share is not None and share.status not in GONE_SHARE_STATUSES:
-            raise
-        deleted = False
-    reason = "deleted" if deleted else "already gone"
-    _log("delete", request, reason=reason, share_arn=share_arn)
+        # A Create that failed or timed out: the physical id is the RequestId, yet is_complete
+        # may have created a share before it ended. Only that Create's shares carry these tags.
+        return _delete_shares_of_failed_create(request, deps)
+    _delete_share(request, deps, share_arn, request.client_token("delete"))
     return {}
 
 
@@ -248,7 +286,12 @@ _ON_EVENT = {CREATE: _on_create, UPDATE: _on_update, DELETE: _on_delete}
 
 def _complete_create_or_update(request: ShareRequest, deps: Dependencies) -> dict:
     if is_share_arn(request.physical_resource_id):
-        return _reconcile_share(request, deps, request.physical_resource_id, group=None)
+        try:
+            return _reconcile_share(request, deps, request.physical_resource_id, group_arn=None)
+        except Exception:
+            if request.created_share_arn == request.physical_resource_id:
+                _discard_share(request, deps, request.created_share_arn)
+            raise
     if request.request_type != CREATE:
         raise ValueError(
             f"cannot reconcile: physical resource id {request.physical_resource_id!r} "
@@ -259,10 +302,10 @@ def _complete_create_or_update(request: ShareRequest, deps: Dependencies) -> dic
     if group is None:
         _log("wait", request, reason="lineage group not created yet")
         return _not_complete()
-    # Same client token on every poll: RAM returns the share the first poll created.
-    share = _create_share(request, deps, group)
+    # A share an earlier poll created is found by its tags: never a second one.
+    share = _create_or_adopt_share(request, deps, group)
     try:
-        return _reconcile_share(request, deps, share.arn, group)
+        return _reconcile_share(request, deps, share.arn, group.arn)
     except Exception:
         # CloudFormation never learns this share's ARN if we fail now, so its rollback could not
         # delete it: delete it here so nothing leaks.
@@ -282,7 +325,7 @@ _IS_COMPLETE = {
 
 
 def _reconcile_share(
-    request: ShareRequest, deps: Dependencies, share_arn: str, group: LineageGroup | None
+    request: ShareRequest, deps: Dependencies, share_arn: str, group_arn: str | None
 ) -> dict:
     share = aws_edge.get_resource_share(deps.ram, share_arn)
     if share is None:
@@ -292,6 +335,11 @@ def _reconcile_share(
         raise RuntimeError(unusable_share_message(share))
     if readiness is ShareReadiness.WAIT:
         _log("wait", request, share_arn=share_arn, reason=f"share is {share.status}")
+        return _not_complete()
+
+    # The share's association of this account's lineage group also names the group.
+    group_arn = _shared_lineage_group(request, deps, share_arn, group_arn)
+    if group_arn is None:
         return _not_complete()
 
     desired = request.properties
@@ -307,7 +355,7 @@ def _reconcile_share(
     plan = _principal_plan(request, associations, now)
     if not plan.converged:
         plan = _apply_principal_plan(request, deps, share, plan, now)
-        if not plan.only_quota_held:
+        if plan.acts_or_waits:
             return _not_complete()
         # Consumers accept in their own time; the reconcile schedule invites the rest then.
 
@@ -315,17 +363,32 @@ def _reconcile_share(
         _set_allow_external_principals(request, deps, share, False)
         return _not_complete()
 
-    group = group or _find_own_lineage_group(request, deps)
-    if group is None:
-        raise RuntimeError(
-            f"the share {share_arn} is ready, but this account's lineage group is no longer listed"
-        )
-    _log("complete", request, share_arn=share_arn, lineage_group_arn=group.arn)
+    _log("complete", request, share_arn=share_arn, lineage_group_arn=group_arn)
     return {
         "IsComplete": True,
         "PhysicalResourceId": share_arn,
-        "Data": {"LineageGroupArn": group.arn, "ResourceShareArn": share_arn},
+        "Data": {"LineageGroupArn": group_arn, "ResourceShareArn": share_arn},
     }
+
+
+def _shared_lineage_group(
+    request: ShareRequest, deps: Dependencies, share_arn: str, group_arn: str | None
+) -> str | None:
+    """The group's ARN once RAM reports it ASSOCIATED; None while ASSOCIATING; raises otherwise.
+
+    The share can be ACTIVE while RAM failed to share the resource itself (e.g. the owning
+    service refused to attach its policy): that is only visible on the resource association.
+    """
+    association = lineage_group_association(
+        aws_edge.list_resource_associations(deps.ram, share_arn), request.caller, group_arn
+    )
+    readiness = lineage_group_readiness(association)
+    if readiness is ShareReadiness.UNUSABLE:
+        raise RuntimeError(lineage_group_not_shared_message(share_arn, group_arn, association))
+    if readiness is ShareReadiness.WAIT:
+        _log("wait", request, share_arn=share_arn, reason="lineage group is ASSOCIATING")
+        return None
+    return association.resource_arn if association is not None else None
 
 
 def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
@@ -345,10 +408,27 @@ def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
     if share_readiness(share.status) is ShareReadiness.WAIT:
         _log("skip", request, share_arn=share_arn, reason=f"share is {share.status}")
         return {"share_arn": share_arn, "in_sync": False, "skipped": share.status}
+    request = replace(
+        request,
+        raw_properties=aws_edge.get_resource_properties(
+            deps.cloudformation, request.stack_id, request.logical_resource_id
+        ),
+    )
+    # During an update (or its rollback) the template and the share may disagree for a while:
+    # act only on the principal set the share says it was deployed for.
     if share.tags.get(PRINCIPALS_TAG) != principals_digest(request.properties.principals):
         reason = "the share was deployed for other principals: a deployment is under way"
         _log("skip", request, share_arn=share_arn, reason=reason)
         return {"share_arn": share_arn, "in_sync": False, "skipped": "deployment under way"}
+    try:
+        shared = _shared_lineage_group(request, deps, share_arn, group_arn=None)
+    except RuntimeError as error:
+        raise RuntimeError(
+            f"{error}. Consumers cannot read this account's lineage; deploy this stack again "
+            "with any changed property (e.g. a tag) to share the group through a new share."
+        ) from error
+    if not shared:
+        return {"share_arn": share_arn, "in_sync": False, "skipped": "lineage group ASSOCIATING"}
     now = deps.now()
     associations = aws_edge.list_principal_associations(deps.ram, share.arn)
     plan = _principal_plan(request, associations, now)
@@ -356,13 +436,16 @@ def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
         _log("in_sync", request, share_arn=share.arn)
     else:
         plan = _apply_principal_plan(request, deps, share, plan, now)
+    if deps.metrics is not None:
+        deps.metrics.emit(plan.metrics())
     return {
         "share_arn": share.arn,
         "in_sync": plan.converged,
         "associated": list(plan.associate),
-        "reinvited": [principal for principal, _ in plan.reinvite],
+        "reinvited": [principal for principal, _ in plan.reinvite + plan.reassociate],
         "disassociated": list(plan.disassociate),
         "held_back": list(plan.held_back),
+        "deferred": [principal for principal, _ in plan.deferred],
     }
 
 
@@ -412,6 +495,29 @@ def _bootstrap_lineage_group(request: ShareRequest, deps: Dependencies) -> None:
     )
 
 
+def _create_or_adopt_share(
+    request: ShareRequest, deps: Dependencies, group: LineageGroup, replacing: str | None = None
+) -> ResourceShare:
+    """The share of this custom resource: one an earlier attempt created, else a new one.
+
+    An attempt whose answer was lost (a Lambda timeout, a retried poll) may have created a share
+    with another client token (the quota fallback uses a second one): its tags find it again.
+    """
+    found = aws_edge.find_shares(deps.ram, request.properties.share_name, request.owner_tags)
+    existing = shares_to_adopt(found, request.owner_tags, replacing)
+    if existing:
+        share = existing[0]
+        _log(
+            "adopt_share",
+            request,
+            share_arn=share.arn,
+            share_status=share.status,
+            reason="an earlier attempt of this resource created it",
+        )
+        return share
+    return _create_share(request, deps, group)
+
+
 def _create_share(request: ShareRequest, deps: Dependencies, group: LineageGroup) -> ResourceShare:
     desired = request.properties
     invited_now, invited_later = initial_principals(desired.principals)
@@ -421,7 +527,7 @@ def _create_share(request: ShareRequest, deps: Dependencies, group: LineageGroup
         name=desired.share_name,
         resource_arn=group.arn,
         allow_external_principals=desired.allow_external_principals,
-        tags=tags_for_share(desired),
+        tags=tags_for_share(desired, request.owner_tags),
     )
     try:
         share = create(principals=invited_now, client_token=request.client_token("create"))
@@ -446,23 +552,74 @@ def _create_share(request: ShareRequest, deps: Dependencies, group: LineageGroup
     return share
 
 
-def _recreate_share(
-    request: ShareRequest, deps: Dependencies, old_arn: str, old_share: ResourceShare | None
+def _replace_share(
+    request: ShareRequest, deps: Dependencies, old: ResourceShare | None, old_arn: str, reason: str
 ) -> dict:
-    # Deleted outside CloudFormation: a new share (new physical id) heals the stack, and the
-    # framework's later Delete of the old id finds it gone, which is fine.
+    """A new share (new physical id) for one that is gone or cannot share the lineage group.
+
+    The old one, if it still exists, is deleted at once rather than left to CloudFormation's
+    cleanup: should this update fail, the rollback may not carry the old physical id (or may
+    replace it again), and no cleanup would ever delete it. It gives no access anyway.
+    """
     group = _find_own_lineage_group(request, deps)
     if group is None:
         raise ShareRequestRefused(no_lineage_group_message(request.caller))
-    status = old_share.status if old_share else "unknown to RAM"
-    _log("recreate_share", request, share_arn=old_arn, reason=f"share is {status}")
-    share = _create_share(request, deps, group)
-    return {"PhysicalResourceId": share.arn}
+    _log("replace_share", request, share_arn=old_arn, reason=reason)
+    share = _create_or_adopt_share(request, deps, group, replacing=old_arn)
+    if old is not None and old.status not in GONE_SHARE_STATUSES:
+        _discard_share(request, deps, old_arn, reason=f"replaced by {share.arn}: {reason}")
+    return {"PhysicalResourceId": share.arn, CREATED_SHARE_KEY: share.arn}
+
+
+def _delete_share(request: ShareRequest, deps: Dependencies, share_arn: str, token: str) -> None:
+    share = aws_edge.get_resource_share(deps.ram, share_arn)
+    if share is None or share.status in GONE_SHARE_STATUSES:
+        status = share.status if share else "unknown to RAM"
+        _log("delete", request, reason=f"already gone ({status})", share_arn=share_arn)
+        return
+    try:
+        deleted = aws_edge.delete_resource_share(deps.ram, share_arn, token)
+    except ClientError as error:
+        if aws_edge.error_code(error) != "InvalidStateTransitionException":
+            raise
+        # Someone else started deleting it between our read and our call.
+        share = aws_edge.get_resource_share(deps.ram, share_arn)
+        if share is not None and share.status not in GONE_SHARE_STATUSES:
+            raise
+        deleted = False
+    _log("delete", request, reason="deleted" if deleted else "already gone", share_arn=share_arn)
+
+
+def _discard_shares_of_this_resource(request: ShareRequest, deps: Dependencies) -> None:
+    try:
+        found = aws_edge.find_shares(deps.ram, request.properties.share_name, request.owner_tags)
+    except Exception:
+        logger.exception("delete", extra={**request.log_fields(), "action": "delete"})
+        return
+    for share in found:
+        if share.status not in GONE_SHARE_STATUSES:
+            _discard_share(request, deps, share.arn)
+
+
+def _delete_shares_of_failed_create(request: ShareRequest, deps: Dependencies) -> dict:
+    # The name may be the invalid one that failed the Create: the tags alone identify the shares.
+    name = request.raw_properties.get("ShareName")
+    found = aws_edge.find_shares(
+        deps.ram, name if isinstance(name, str) else None, request.owner_tags
+    )
+    live = [share for share in found if share.status not in GONE_SHARE_STATUSES]
+    if not live:
+        _log("delete", request, reason="no share was created", share_arn=None)
+    for share in live:
+        _delete_share(request, deps, share.arn, request.client_token("delete", share.arn))
+    return {}
 
 
 def _apply_tag_changes(request: ShareRequest, deps: Dependencies, share: ResourceShare) -> None:
     plan = plan_tag_changes(
-        tags_for_share(request.properties), request.previously_declared_tags, share.tags
+        tags_for_share(request.properties, request.owner_tags),
+        request.previously_declared_tags,
+        share.tags,
     )
     if plan.set_tags:
         aws_edge.tag_share(deps.ram, share.arn, plan.set_tags)
@@ -483,7 +640,7 @@ def _apply_principal_plan(
     # A token per poll: a retried call is not repeated, yet a later poll can associate a
     # principal again after a re-invitation disassociated it.
     poll = now.isoformat()
-    for principal, reason in plan.reinvite:
+    for principal, reason in plan.reinvite + plan.reassociate:
         _log("reinvite", request, share_arn=share.arn, principals=[principal], reason=reason)
     if plan.disassociate:
         _log(
@@ -498,6 +655,8 @@ def _apply_principal_plan(
         token = request.client_token("disassociate", poll, *principals)
         with _wait_if_in_transition(request, share, "disassociate", principals):
             aws_edge.disassociate_principals(deps.ram, share.arn, principals, token)
+    if plan.reassociate_now:
+        plan = _reassociate(request, deps, share, plan, poll)
     if plan.associate:
         token = request.client_token("associate", poll, *plan.associate)
         try:
@@ -517,6 +676,8 @@ def _apply_principal_plan(
             principals=list(plan.held_back),
             reason="pending-invitation quota full: invited once consumers accept earlier ones",
         )
+    for principal, reason in plan.deferred:
+        _log("wait", request, share_arn=share.arn, principals=[principal], reason=reason)
     if plan.waiting:
         _log(
             "wait",
@@ -525,6 +686,40 @@ def _apply_principal_plan(
             principals=[principal for principal, _ in plan.waiting],
             reason=", ".join(f"{principal} is {status}" for principal, status in plan.waiting),
         )
+    return plan
+
+
+def _reassociate(
+    request: ShareRequest, deps: Dependencies, share: ResourceShare, plan: PrincipalPlan, poll: str
+) -> PrincipalPlan:
+    """Associate FAILED or SUSPENDED principals again, directly.
+
+    RAM documents no rule for associating such a principal again. Should it refuse while the
+    old association stands, disassociate instead: a later poll then associates the principal
+    like a new one (the re-invite cap still holds, it is read from the failed association).
+    """
+    principals = plan.reassociate_now
+    token = request.client_token("reassociate", poll, *principals)
+    try:
+        aws_edge.associate_principals(deps.ram, share.arn, principals, token)
+    except ClientError as error:
+        code = aws_edge.error_code(error)
+        if code == QUOTA_EXCEEDED_ERROR:
+            return replace(plan, reassociate=(), held_back=principals + plan.held_back)
+        if code != "InvalidStateTransitionException":
+            raise
+        _log(
+            "disassociate",
+            request,
+            share_arn=share.arn,
+            principals=list(principals),
+            reason=f"RAM refused to associate them again as they are: {_describe(error)}",
+        )
+        token = request.client_token("disassociate-failed", poll, *principals)
+        with _wait_if_in_transition(request, share, "disassociate", principals):
+            aws_edge.disassociate_principals(deps.ram, share.arn, principals, token)
+        return plan
+    _log("associate", request, share_arn=share.arn, principals=list(principals))
     return plan
 
 
@@ -561,15 +756,23 @@ def _set_allow_external_principals(
     )
 
 
-def _discard_share(request: ShareRequest, deps: Dependencies, share_arn: str) -> None:
+def _discard_share(
+    request: ShareRequest,
+    deps: Dependencies,
+    share_arn: str,
+    reason: str = "the request that created it did not succeed",
+) -> None:
+    """Best effort: delete a share CloudFormation will not delete, keeping the original error."""
     try:
-        aws_edge.delete_resource_share(deps.ram, share_arn, request.client_token("discard"))
+        aws_edge.delete_resource_share(
+            deps.ram, share_arn, request.client_token("discard", share_arn)
+        )
     except Exception:
         # Keep the original failure as the one CloudFormation sees; this one is only logged.
         fields = {"action": "delete", "share_arn": share_arn, "reason": "could not delete it"}
         logger.exception("delete", extra={**request.log_fields(), **fields})
         return
-    _log("delete", request, share_arn=share_arn, reason="the create did not succeed")
+    _log("delete", request, share_arn=share_arn, reason=reason)
 
 
 def _log(action: str, request: ShareRequest, **fields: Any) -> None:

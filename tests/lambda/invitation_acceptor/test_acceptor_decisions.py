@@ -10,6 +10,7 @@ from invitation_acceptor.decisions import (
     ACCEPT,
     ALLOW_LIST_PARAMETERS_VARIABLE,
     ALLOW_LIST_SHA256_VARIABLE,
+    Decision,
     InvalidAllowList,
     Invitation,
     Outcome,
@@ -25,6 +26,7 @@ from invitation_acceptor.decisions import (
     outcome_of_error,
     parse_allowed_producer_accounts,
     pending_only,
+    rejected_shares,
     screen_sender,
     trigger_of,
 )
@@ -219,7 +221,19 @@ def test_skip_reasons_are_the_documented_stable_strings():
         "mixed_resources",
         "foreign_resource_owner",
         "already_rejected",
+        "previously_rejected",
+        "withdrawn",
     }
+
+
+def test_a_share_this_account_rejected_is_screened_out_before_its_resources_are_listed():
+    listed = [invitation(status="REJECTED"), invitation(status="PENDING")]
+    rejected = rejected_shares(listed)
+
+    assert rejected == {listed[0].resource_share_arn}
+    decision = screen_sender(listed[1], frozenset({PRODUCER}), rejected)
+    assert decision == Decision.skip(SkipReason.PREVIOUSLY_REJECTED)
+    assert screen_sender(listed[1], frozenset({PRODUCER})) is None  # nothing rejected: look
 
 
 def test_only_pending_invitations_are_kept():
@@ -249,7 +263,8 @@ def test_client_token_is_a_stable_uuid_per_invitation():
         ("ResourceShareInvitationAlreadyAcceptedException", (Outcome.ALREADY_ACCEPTED, None)),
         ("ResourceShareInvitationExpiredException", (Outcome.EXPIRED, None)),
         ("ResourceShareInvitationAlreadyRejectedException", (Outcome.SKIPPED, "already_rejected")),
-        ("ResourceShareInvitationArnNotFoundException", (Outcome.FAILED, None)),
+        # Withdrawn by the producer since it was listed: a skip, never a retry into the DLQ.
+        ("ResourceShareInvitationArnNotFoundException", (Outcome.SKIPPED, "withdrawn")),
         ("AccessDeniedException", (Outcome.FAILED, None)),
         ("ThrottlingException", (Outcome.FAILED, None)),
     ],

@@ -24,6 +24,7 @@ from invitation_acceptor.decisions import (
     allow_list_digest,
     client_token_for,
 )
+from invitation_acceptor.embedded_metrics import EmbeddedMetrics
 from invitation_acceptor.handler import Dependencies, InvitationsFailed, handle
 
 REGION = "eu-west-1"
@@ -290,6 +291,41 @@ def test_already_rejected_invitation_is_skipped_with_that_reason(ram, caplog):
     assert (logged["action"], logged["reason"]) == ("skip", "already_rejected")
 
 
+@pytest.mark.parametrize("during", ["listing its resources", "accepting it"])
+def test_an_invitation_withdrawn_since_it_was_listed_is_skipped_not_failed(ram, caplog, during):
+    # The producer disassociated this account (to re-invite it) or deleted the share meanwhile.
+    invitation = invitation_item(PRODUCER, "inv-a")
+    ram.invitations_page([invitation])
+    code, message = "ResourceShareInvitationArnNotFoundException", "Invitation not found."
+    if during == "listing its resources":
+        ram.pending_resources_error(invitation, code, message)
+    else:
+        ram.pending_resources(invitation, [lineage_group(PRODUCER)])
+        ram.accept_error(invitation, code, message)
+
+    summary = handle(SCHEDULED_EVENT, FakeContext(), deps_for(ram.client))  # does not raise
+
+    assert summary == {**ZERO, "skipped": 1, "trigger": "schedule"}
+    [logged] = decision_logs(caplog)
+    assert (logged["action"], logged["reason"]) == ("skip", "withdrawn")
+
+
+def test_a_new_invitation_to_a_share_this_account_rejected_is_left_for_a_person(ram, caplog):
+    rejected = invitation_item(PRODUCER, "inv-a", status="REJECTED")
+    reinvited = {
+        **invitation_item(PRODUCER, "inv-b"),
+        "resourceShareArn": rejected["resourceShareArn"],
+    }
+    ram.invitations_page([rejected, reinvited])
+
+    summary = handle(SCHEDULED_EVENT, FakeContext(), deps_for(ram.client))
+
+    assert summary == {**ZERO, "skipped": 1, "trigger": "schedule"}
+    assert ram.calls == [GET]  # neither listed nor accepted
+    [logged] = [r for r in caplog.records if getattr(r, "invitation_arn", None)]
+    assert (logged.levelname, logged.reason) == ("WARNING", "previously_rejected")
+
+
 def test_one_failing_invitation_does_not_stop_the_others_and_the_run_raises_at_the_end(ram, caplog):
     failing = invitation_item(PRODUCER, "inv-1")
     unlistable = invitation_item(OTHER_PRODUCER, "inv-2")
@@ -462,6 +498,7 @@ def lambda_environment(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "LineageInvitationAcceptor")
     acceptor.default_dependencies.cache_clear()
     yield monkeypatch
     acceptor.default_dependencies.cache_clear()
@@ -722,3 +759,57 @@ def test_throttling_that_outlasts_the_retries_fails_that_invitation_only(
     assert len(fake_http.sleeps) == 7
     failed = [line for line in decision_logs(caplog) if line["action"] == "failed"]
     assert [line["reason"] for line in failed] == ["ThrottlingException: Rate exceeded"]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.emitted: list[dict[str, int]] = []
+
+    def emit(self, counts):
+        self.emitted.append(dict(counts))
+
+
+def test_a_run_reports_its_counts(ram):
+    accepted = invitation_item(PRODUCER, "inv-a")
+    foreign = invitation_item(STRANGER, "inv-x")
+    ram.invitations_page([accepted, foreign, invitation_item(PRODUCER, "inv-z", status="ACCEPTED")])
+    ram.pending_resources(accepted, [lineage_group(PRODUCER)])
+    ram.accept(accepted)
+    metrics = RecordingMetrics()
+
+    handle(SCHEDULED_EVENT, FakeContext(), Dependencies(ram.client, ALLOWED, metrics))
+
+    [counts] = metrics.emitted
+    assert counts["InvitationsAccepted"] == 1 and counts["InvitationsSkipped"] == 1
+    assert counts["InvitationsPending"] == 2  # the accepted one was not pending any more
+
+
+def test_a_failed_run_still_reports_its_counts(ram):
+    failing = invitation_item(OTHER_PRODUCER, "inv-1")
+    ram.invitations_page([failing])
+    ram.pending_resources_error(failing, "InvalidParameterException", "bad request")
+    metrics = RecordingMetrics()
+
+    with pytest.raises(InvitationsFailed):
+        handle(SCHEDULED_EVENT, FakeContext(), Dependencies(ram.client, ALLOWED, metrics))
+
+    assert metrics.emitted[0]["InvitationsFailed"] == 1
+
+
+def test_lambda_dependencies_print_metrics_named_after_the_function(lambda_environment, ssm):
+    client, stub = ssm
+    stub.add_response(
+        "get_parameters",
+        {"Parameters": [parameter(PARAMETER_NAMES[0], PRODUCER)]},
+        {"Names": PARAMETER_NAMES[:1]},
+    )
+    environment = allow_list_environment(accounts=[PRODUCER], names=PARAMETER_NAMES[:1])
+    for key, value in environment.items():
+        lambda_environment.setenv(key, value)
+    lambda_environment.setattr(acceptor.aws_edge, "create_ssm_client", lambda: client)
+    deps = acceptor.default_dependencies()
+    assert isinstance(deps.metrics, EmbeddedMetrics)
+    assert deps.metrics.function_name == "LineageInvitationAcceptor"

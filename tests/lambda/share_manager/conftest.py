@@ -31,25 +31,30 @@ def make_client(service: str) -> Any:
 class StubbedAws:
     ram: Any
     sagemaker: Any
+    cloudformation: Any
     ram_stub: Stubber
     sagemaker_stub: Stubber
+    cloudformation_stub: Stubber
 
 
 @pytest.fixture(scope="session")
-def clients() -> tuple[Any, Any]:
+def clients() -> tuple[Any, Any, Any]:
     # Loading SageMaker's service model costs ~0.2 s: build the clients once per run.
-    return make_client("ram"), make_client("sagemaker")
+    return make_client("ram"), make_client("sagemaker"), make_client("cloudformation")
 
 
 @pytest.fixture
 def aws(clients) -> Iterator[StubbedAws]:
     """Fresh stubs per test; the test fails if a queued response was never requested."""
-    ram, sagemaker = clients
-    stubbed = StubbedAws(ram, sagemaker, Stubber(ram), Stubber(sagemaker))
-    with stubbed.ram_stub, stubbed.sagemaker_stub:
+    ram, sagemaker, cloudformation = clients
+    stubbed = StubbedAws(
+        ram, sagemaker, cloudformation, Stubber(ram), Stubber(sagemaker), Stubber(cloudformation)
+    )
+    with stubbed.ram_stub, stubbed.sagemaker_stub, stubbed.cloudformation_stub:
         yield stubbed
         stubbed.ram_stub.assert_no_pending_responses()
         stubbed.sagemaker_stub.assert_no_pending_responses()
+        stubbed.cloudformation_stub.assert_no_pending_responses()
 
 
 @pytest.fixture

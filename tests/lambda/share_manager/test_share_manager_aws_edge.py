@@ -101,18 +101,120 @@ def test_a_share_ram_does_not_know_reads_as_none(aws):
     assert aws_edge.get_resource_share(aws.ram, SHARE_ARN) is None
 
 
-def test_create_context_errors_other_than_already_exists_are_raised(aws):
+CONTEXT_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:context/marker"
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        # Two wordings SageMaker has used for a taken name; neither is relied on.
+        ("ValidationException", "Context names must be unique within an AWS account and region"),
+        ("ValidationException", f"Context {CONTEXT_ARN} already exists."),
+        # Other SageMaker resources answer a taken name with ResourceInUse.
+        ("ResourceInUse", "The name marker is already in use."),
+    ],
+)
+def test_a_marker_context_that_exists_is_recognised_by_describing_it(aws, code, message):
+    aws.sagemaker_stub.add_client_error("create_context", code, message)
+    aws.sagemaker_stub.add_response(
+        "describe_context",
+        {"ContextName": "marker", "ContextArn": CONTEXT_ARN},
+        {"ContextName": "marker"},
+    )
+
+    assert aws_edge.create_bootstrap_context(aws.sagemaker, "marker") is False
+
+
+def test_create_context_errors_that_are_not_an_existing_context_are_raised(aws):
     aws.sagemaker_stub.add_client_error(
         "create_context", "ValidationException", "ContextName must match the pattern"
     )
-    aws.sagemaker_stub.add_response(
-        "create_context",
-        {"ContextArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:context/marker"},
+    aws.sagemaker_stub.add_client_error(
+        "describe_context", "ResourceNotFound", "Context marker does not exist."
     )
+    aws.sagemaker_stub.add_client_error(
+        "create_context", "ResourceLimitExceeded", "You have reached the context limit."
+    )
+    aws.sagemaker_stub.add_response("create_context", {"ContextArn": CONTEXT_ARN})
 
     with pytest.raises(ClientError, match="must match the pattern"):
         aws_edge.create_bootstrap_context(aws.sagemaker, "marker")
+    with pytest.raises(ClientError, match="ResourceLimitExceeded"):  # not even described
+        aws_edge.create_bootstrap_context(aws.sagemaker, "marker")
     assert aws_edge.create_bootstrap_context(aws.sagemaker, "marker") is True
+
+
+def share_item(arn: str, tags: dict[str, str], status: str = "ACTIVE") -> dict:
+    return {
+        "resourceShareArn": arn,
+        "name": "lineage",
+        "status": status,
+        "tags": [{"key": key, "value": value} for key, value in tags.items()],
+    }
+
+
+def test_shares_of_a_resource_are_found_by_name_and_tags_and_checked_again(aws):
+    owner = {"lineage-sharing:logical-id": "Share", "lineage-sharing:stack-id": "arn:stack"}
+    other = f"{SHARE_ARN[:-7]}OTHER00"
+    aws.ram_stub.add_response(
+        "get_resource_shares",
+        # RAM's filters narrow the answer; a share missing one of the tags is still dropped.
+        {"resourceShares": [share_item(SHARE_ARN, owner), share_item(other, {"x": "y"})]},
+        {
+            "resourceOwner": "SELF",
+            "name": "lineage",
+            "tagFilters": [
+                {"tagKey": "lineage-sharing:logical-id", "tagValues": ["Share"]},
+                {"tagKey": "lineage-sharing:stack-id", "tagValues": ["arn:stack"]},
+            ],
+        },
+    )
+
+    [found] = aws_edge.find_shares(aws.ram, "lineage", owner)
+
+    assert found.arn == SHARE_ARN and found.tags == owner
+
+
+def test_resource_associations_carry_rams_status_message(aws):
+    group = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:lineage-group/sagemaker-default-lineage-group"
+    aws.ram_stub.add_response(
+        "get_resource_share_associations",
+        {
+            "resourceShareAssociations": [
+                {
+                    "resourceShareArn": SHARE_ARN,
+                    "associatedEntity": group,
+                    "associationType": "RESOURCE",
+                    "status": "FAILED",
+                    "statusMessage": "Could not attach the resource policy.",
+                }
+            ]
+        },
+        {"associationType": "RESOURCE", "resourceShareArns": [SHARE_ARN]},
+    )
+
+    [association] = aws_edge.list_resource_associations(aws.ram, SHARE_ARN)
+
+    assert (association.resource_arn, association.status) == (group, "FAILED")
+    assert association.status_message == "Could not attach the resource policy."
+
+
+def test_resource_properties_are_read_from_the_stacks_template(aws):
+    stack_id = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/S/0f1e2d3c"
+    template = {"Resources": {"Share": {"Type": "Custom::X", "Properties": {"Principals": ["2"]}}}}
+    # CloudFormation sends the template as a string; botocore decodes JSON ones itself.
+    aws.cloudformation_stub.add_response(
+        "get_template", {"TemplateBody": json.dumps(template)}, {"StackName": stack_id}
+    )
+    aws.cloudformation_stub.add_response(
+        "get_template", {"TemplateBody": json.dumps(template)}, {"StackName": stack_id}
+    )
+
+    properties = aws_edge.get_resource_properties(aws.cloudformation, stack_id, "Share")
+
+    assert properties == {"Principals": ["2"]}
+    with pytest.raises(RuntimeError, match="has no resource Missing"):
+        aws_edge.get_resource_properties(aws.cloudformation, stack_id, "Missing")
 
 
 # ---------------------------------------------------------------------------- retries
@@ -145,7 +247,7 @@ def test_production_clients_use_standard_retries(production_clients):
 def test_throttling_is_retried_by_the_client_until_it_succeeds(production_clients, monkeypatch):
     # botocore's Stubber answers before the retry loop runs (a stubbed error is raised at once),
     # so this test answers at the HTTP layer instead: 429 ThrottlingException, then success.
-    ram, _ = production_clients
+    ram, _, _ = production_clients
     answers = [
         (429, {"x-amzn-ErrorType": "ThrottlingException"}, {"message": "Rate exceeded"}),
         (200, {}, {"resourceShareAssociations": [principal("222222222222", "ASSOCIATED")]}),

@@ -8,21 +8,34 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from share_manager.decisions import (
+    MIN_TIME_BETWEEN_REINVITES,
+    RECONCILE_METRICS,
+    STACK_ID_TAG,
     Caller,
     ExternalPrincipalsChange,
     LineageGroup,
     PrincipalAssociation,
+    PrincipalPlan,
+    ResourceAssociation,
+    ResourceShare,
     ShareReadiness,
     caller_from_function_arn,
     client_token,
     initial_principals,
     is_share_arn,
+    lineage_group_association,
+    lineage_group_not_shared_message,
+    lineage_group_readiness,
+    owner_tags,
     parse_share_properties,
     plan_external_principals_change,
     plan_principal_changes,
     plan_tag_changes,
+    principals_digest,
     select_own_lineage_group,
     share_readiness,
+    shares_to_adopt,
+    tags_for_share,
     within_invitation_quota,
 )
 
@@ -94,6 +107,8 @@ def test_absent_tags_mean_no_tags():
     [
         ({"AllowExternalPrincipals": "yes"}, "AllowExternalPrincipals"),
         ({"Principals": []}, "Principals"),
+        # A template read back by the schedule could hold an intrinsic function.
+        ({"Principals": [{"Ref": "Consumers"}]}, "Principals"),
         ({"ShareName": ""}, "ShareName"),
         ({"BootstrapLineageGroup": "true", "BootstrapContextName": ""}, "BootstrapContextName"),
     ],
@@ -245,13 +260,49 @@ def test_associating_without_timestamp_is_not_taken_for_expired():
 
 
 @pytest.mark.parametrize("status", ["FAILED", "SUSPENDED"])
-def test_failed_or_suspended_configured_principal_is_reinvited(status):
+def test_failed_or_suspended_configured_principal_is_associated_again_directly(status):
     plan = plan_principal_changes(
         ["222222222222"],
-        [association("222222222222", status, message="Invitation was rejected")],
+        [association("222222222222", status, age=timedelta(hours=9), message="Not allowed")],
         NOW,
     )
-    assert plan.reinvite == (("222222222222", f"association {status}: Invitation was rejected"),)
+    assert plan.reassociate == (("222222222222", f"association {status}: Not allowed"),)
+    assert plan.reassociate_now == ("222222222222",)
+    assert plan.disassociate_now == ()  # no disassociation first
+    assert plan.acts_or_waits
+
+
+def test_reinvites_of_one_principal_are_capped_at_one_per_8_hours():
+    assert timedelta(hours=8) == MIN_TIME_BETWEEN_REINVITES  # at most 3 a day
+    recent = [association("222222222222", "FAILED", age=timedelta(hours=7, minutes=59))]
+    plan = plan_principal_changes(["222222222222"], recent, NOW)
+
+    assert plan.reassociate == ()
+    [(principal, reason)] = plan.deferred
+    assert principal == "222222222222" and "next after" in reason
+    # Deferred is not a reason to keep a deployment waiting: the schedule tries again.
+    assert not plan.acts_or_waits and not plan.converged
+
+    due = [association("222222222222", "FAILED", age=timedelta(hours=8))]
+    assert plan_principal_changes(["222222222222"], due, NOW).reassociate_now == ("222222222222",)
+
+
+def test_a_principal_ram_disassociated_is_invited_like_a_new_one():
+    # FACTS: RAM disassociates a principal whose invitation expired.
+    plan = plan_principal_changes(
+        ["222222222222"], [association("222222222222", "DISASSOCIATED")], NOW
+    )
+    assert plan.associate == ("222222222222",)
+
+
+def test_reassociations_go_first_under_the_invitation_quota():
+    desired = ["222222222222", "333333333333"]
+    failed = [association("333333333333", "FAILED", age=timedelta(hours=9))]
+    plan = within_invitation_quota(
+        plan_principal_changes(desired, failed, NOW), failed, NOW, quota=1
+    )
+    assert plan.reassociate_now == ("333333333333",)
+    assert (plan.associate, plan.held_back) == ((), ("222222222222",))
 
 
 @pytest.mark.parametrize("status", ["DISASSOCIATING", "SUSPENDING", "RESTORING"])
@@ -279,6 +330,82 @@ def test_organization_principals_are_compared_as_arns():
     org = "arn:aws:organizations::111111111111:organization/o-exampleorgid"
     plan = plan_principal_changes([org], [association(org, "ASSOCIATED")], NOW)
     assert plan.converged
+
+
+# ---------------------------------------------------------------------------- resource association
+
+
+def test_the_own_lineage_groups_association_is_picked_and_the_best_record_wins():
+    own = OWN_DEFAULT.arn
+    associations = [
+        ResourceAssociation(FOREIGN_DEFAULT.arn, "ASSOCIATED"),
+        ResourceAssociation(own, "DISASSOCIATED"),
+        ResourceAssociation(own, "ASSOCIATED"),
+    ]
+    assert lineage_group_association(associations, CALLER) == ResourceAssociation(own, "ASSOCIATED")
+    assert lineage_group_association(associations[:1], CALLER) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "readiness"),
+    [
+        ("ASSOCIATED", ShareReadiness.READY),
+        ("ASSOCIATING", ShareReadiness.WAIT),
+        ("FAILED", ShareReadiness.UNUSABLE),
+        ("DISASSOCIATED", ShareReadiness.UNUSABLE),
+    ],
+)
+def test_only_an_associated_lineage_group_is_shared(status, readiness):
+    association = ResourceAssociation(OWN_DEFAULT.arn, status, "RAM said why")
+    assert lineage_group_readiness(association) is readiness
+    assert lineage_group_readiness(None) is ShareReadiness.UNUSABLE
+
+
+def test_the_failure_message_is_rams_status_message():
+    association = ResourceAssociation(OWN_DEFAULT.arn, "FAILED", "Could not attach the policy.")
+    message = lineage_group_not_shared_message("arn:share", None, association)
+    assert message == (
+        f"RAM could not share the lineage group {OWN_DEFAULT.arn} through resource share "
+        "arn:share: its resource association is FAILED: Could not attach the policy."
+    )
+    assert "does not hold the lineage group" in lineage_group_not_shared_message(
+        "arn:share", OWN_DEFAULT.arn, None
+    )
+
+
+# ---------------------------------------------------------------------------- owner tags
+
+
+def test_only_live_shares_of_this_resource_other_than_the_replaced_one_are_adopted():
+    owner = owner_tags("arn:stack", "Share")
+    mine = {**owner, "team": "x"}
+    shares = [
+        ResourceShare("arn:b", "lineage", "ACTIVE", tags=mine),
+        ResourceShare("arn:a", "lineage", "PENDING", tags=mine),
+        ResourceShare("arn:c", "lineage", "FAILED", tags=mine),
+        ResourceShare("arn:d", "lineage", "ACTIVE", tags={**owner, STACK_ID_TAG: "arn:other"}),
+        ResourceShare("arn:e", "lineage", "ACTIVE", tags=mine),
+    ]
+    assert [s.arn for s in shares_to_adopt(shares, owner, replacing="arn:e")] == ["arn:a", "arn:b"]
+
+
+def test_a_share_is_tagged_with_what_it_belongs_to_and_its_principal_set():
+    properties = parse_share_properties(
+        {
+            "ShareName": "lineage",
+            "Principals": ["222222222222"],
+            "AllowExternalPrincipals": "true",
+            "BootstrapLineageGroup": "false",
+            "Tags": {"team": "x"},
+        }
+    )
+    tags = tags_for_share(properties, owner_tags("arn:stack", "Share"))
+    assert tags == {
+        "team": "x",
+        "lineage-sharing:principals-sha256": principals_digest(["222222222222"]),
+        "lineage-sharing:stack-id": "arn:stack",
+        "lineage-sharing:logical-id": "Share",
+    }
 
 
 # ---------------------------------------------------------------------------- flags and tags
@@ -344,3 +471,25 @@ def test_a_full_quota_holds_every_new_principal_back_until_invitations_are_accep
         plan_principal_changes(desired, accepted, NOW), accepted, NOW, 1
     )
     assert (freed.associate, freed.held_back) == (("333333333333",), ())
+
+
+def test_a_plan_counts_each_kind_of_change_for_cloudwatch():
+    plan = PrincipalPlan(
+        associate=("A",),
+        disassociate=("R",),
+        reinvite=(("E1", "expired"), ("E2", "expired")),
+        reassociate=(("F", "FAILED"),),
+        deferred=(("D", "too recently"),),
+        held_back=("H1", "H2", "H3"),
+    )
+    assert plan.metrics() == {
+        "ConsumersInvited": 1,
+        "ExpiredInvitationsResent": 2,
+        "AssociationsFailed": 1,
+        "ConsumersRemoved": 1,
+        "ConsumersHeldBack": 3,
+        "ReinvitesDeferred": 1,
+        "ShareInSync": 0,
+    }
+    assert PrincipalPlan().metrics()["ShareInSync"] == 1
+    assert tuple(plan.metrics()) == RECONCILE_METRICS

@@ -1,21 +1,29 @@
 """Read a synthesized cloud assembly (cdk.out) back into what each stack deploys.
 
-The rollout plan, the offline simulation and (later) the status command all start from the
-templates that `cdk synth` wrote, never from the config alone, so they see what would
-really be deployed.
+The deploy plan, the status checks, the graph and the offline simulation all start from the
+templates that `cdk synth` wrote, never from the config alone, so they see what would really be
+deployed. `load_inputs` also proves the cloud assembly was synthesized from the config given
+(see config_record), so no command reports on stacks another config produced.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from config.model import ConfigError, SharingConfig, load_config
+from lineage_sharing.config_record import (
+    ConfigRecord,
+    ConfigRecordError,
+    matching_record,
+    read_config_records,
+)
 
 SHARE_RESOURCE_TYPE = "Custom::LineageGroupShare"
 SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
@@ -23,6 +31,7 @@ SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
 SHARE_RECONCILE_HANDLER = "share_manager.handler.reconcile"
 ACCEPTOR_HANDLER = "invitation_acceptor.handler.handle"
 ACCEPTOR_ALLOW_LIST_PARAMETERS = "ALLOWED_PRODUCERS_PARAMETERS"
+QUERY_ROLE_PREFIX = "LineageSharingQuery-"  # stacks/lineage_sharing_stack.py names it
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,19 @@ class SynthesizedStack:
     @property
     def shares_with(self) -> tuple[str, ...]:
         return tuple(self.share[1]["Principals"]) if self.share else ()
+
+    @property
+    def share_name(self) -> str | None:
+        return self.share[1]["ShareName"] if self.share else None
+
+    @property
+    def bootstraps_lineage_group(self) -> bool:
+        """The share manager creates a marker context when the account has no lineage group."""
+        return bool(self.share and self.share[1].get("BootstrapLineageGroup") == "true")
+
+    def function_logical_id(self, handler: str) -> str | None:
+        found = self._function_with_handler(handler)
+        return found[0] if found else None
 
     def handler_role_logical_id(self, handler: str) -> str | None:
         found = self._function_with_handler(handler)
@@ -108,6 +130,15 @@ class SynthesizedStack:
                 raise ValueError(f"{self.name}: {logical_id} has no literal Name and Value")
             parameters[name] = (properties["Type"], value)
         return parameters
+
+    @cached_property
+    def query_role_name(self) -> str | None:
+        """The consumer's query role (accounts[].query_role), when the config opted in."""
+        for role in self._of_type("AWS::IAM::Role").values():
+            name = role["Properties"].get("RoleName")
+            if isinstance(name, str) and name.startswith(QUERY_ROLE_PREFIX):
+                return name
+        return None
 
     @property
     def acceptor_environment(self) -> dict[str, str]:
@@ -177,37 +208,85 @@ def read_cloud_assembly(cdk_out: Path) -> list[SynthesizedStack]:
     return stacks
 
 
+def directed_pairs(
+    stacks: Iterable[SynthesizedStack],
+) -> list[tuple[SynthesizedStack, SynthesizedStack]]:
+    """(producer stack, consumer stack) for every share principal that has a stack."""
+    by_location = {(s.account, s.region): s for s in stacks}
+    pairs = []
+    for producer in by_location.values():
+        for consumer_account in producer.shares_with:
+            consumer = by_location.get((consumer_account, producer.region))
+            if consumer is not None:
+                pairs.append((producer, consumer))
+    return sorted(pairs, key=lambda pair: (pair[0].name, pair[1].name))
+
+
+class InputError(Exception):
+    """The command cannot start: bad config, no cloud assembly, or one from another config."""
+
+
 @dataclass(frozen=True)
-class CommandInputs:
+class AssemblyInputs:
+    """A validated config and the cloud assembly proven to be synthesized from it."""
+
+    config: SharingConfig
+    config_path: str  # as the user gave it (or as cdk.out recorded it)
+    record: ConfigRecord
+    cdk_out: Path
     stacks: list[SynthesizedStack]
-    names: dict[str, str]  # account id -> friendly name from the config
 
+    @property
+    def names(self) -> dict[str, str]:
+        """account id -> friendly name from the config."""
+        return {account.id: account.name for account in self.config.accounts}
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+    @property
+    def deploy_config_path(self) -> str:
+        """The path to pass as `-c config=` in the CDK app's folder: the one cdk.out recorded."""
+        return self.record.path or self.config_path
 
-
-def command_inputs(description: str, argv: list[str] | None) -> CommandInputs | None:
-    """Parse `--config` and `--cdk-out` for a CLI command; None (after saying why) on error.
-
-    The stacks come from the synthesized cloud assembly; the config only names the accounts.
-    """
-    from config.model import ConfigError, load_config
-
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", default=str(REPO_ROOT / "config" / "example.yaml"))
-    parser.add_argument("--cdk-out", default=str(REPO_ROOT / "cdk.out"))
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return None
-    cdk_out = Path(args.cdk_out)
-    if not (cdk_out / "manifest.json").exists():
-        print(
-            f"error: {cdk_out} has no cloud assembly; run `make synth` (or `npx cdk synth`) first",
-            file=sys.stderr,
+    def describe(self) -> str:
+        return (
+            f"config: {self.config_path} (sha256 {self.record.sha256[:12]}), "
+            f"cloud assembly: {self.cdk_out}"
         )
-        return None
-    names = {account.id: account.name for account in config.accounts}
-    return CommandInputs(read_cloud_assembly(cdk_out), names)
+
+
+def load_inputs(config_path: str | None, cdk_out: Path) -> AssemblyInputs:
+    """Read cdk.out and the config; refuse a cloud assembly synthesized from another config.
+
+    Without `config_path`, the config cdk.out was synthesized from is used (and must still be
+    unchanged).
+    """
+    if not (cdk_out / "manifest.json").exists():
+        synth = f"npx cdk synth -c config={config_path}" if config_path else "make synth"
+        raise InputError(f"{cdk_out} has no cloud assembly; run `{synth}` first")
+    try:
+        records = read_config_records(cdk_out)
+        if config_path is None:
+            config_path = _recorded_config_path(records)
+        config = load_config(config_path)
+        record = matching_record(records, config, config_path)
+    except (ConfigError, ConfigRecordError) as error:
+        raise InputError(str(error)) from None
+    return AssemblyInputs(config, config_path, record, cdk_out, read_cloud_assembly(cdk_out))
+
+
+def _recorded_config_path(records: dict[str, ConfigRecord | None]) -> str:
+    recorded = {record for record in records.values() if record is not None}
+    paths = {record.path for record in recorded if record.path}
+    if len(paths) != 1:
+        raise ConfigRecordError(
+            "cdk.out does not name the one config it was synthesized from: pass --config"
+        )
+    (record,) = (r for r in recorded if r.path)
+    path = record.path
+    assert path is not None
+    if Path(path).exists():
+        return path
+    if record.absolute_path and Path(record.absolute_path).exists():
+        return record.absolute_path
+    raise ConfigRecordError(
+        f"cdk.out was synthesized from {path}, which is not there from here: pass --config"
+    )

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from cli import deploy_limits
-from cli.cloud_assembly import SynthesizedStack
-from cli.deploy_limits import (
+from lineage_sharing import deploy_limits
+from lineage_sharing.cloud_assembly import SynthesizedStack
+from lineage_sharing.deploy_limits import (
     CUSTOM_RESOURCE_REQUEST,
     EVENTBRIDGE_INPUT,
     LAMBDA_ENVIRONMENT,

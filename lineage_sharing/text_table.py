@@ -1,8 +1,9 @@
-"""Plain-text tables for terminal output: left-aligned columns under a dashed header rule."""
+"""Plain text for terminal output: tables with left-aligned columns under a dashed header rule,
+and accounts as people recognise them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -14,3 +15,8 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def account_label(account: str, names: Mapping[str, str]) -> str:
+    """`training (111111111111)`, or the id alone when the config does not name it."""
+    return f"{names[account]} ({account})" if account in names else account

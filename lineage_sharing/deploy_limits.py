@@ -8,7 +8,7 @@ Refs, GetAtt Arns, generated names), substitutes the longest realistic value for
 exists after deployment (the stack id, a custom resource's physical id and attributes), and
 measures each value as the service counts it:
 
-    python -m cli.deploy_limits [--cdk-out cdk.out]   # exit status 1 if any limit is exceeded
+    python -m lineage_sharing.deploy_limits [--cdk-out cdk.out]   # exit status 1 if any limit is exceeded
 
 The tests and `bench/scale_bench.py` use `measure_assembly` / `measure_stack`.
 """
@@ -25,8 +25,8 @@ from typing import Any
 
 import botocore.session
 
-from cli.cloud_assembly import SynthesizedStack, read_cloud_assembly
 from lineage_constructs import aws_limits
+from lineage_sharing.cloud_assembly import SynthesizedStack, read_cloud_assembly
 from simulation.iam_policies import resolve
 
 # ---------------------------------------------------------------------------- the limits

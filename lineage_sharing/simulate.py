@@ -1,23 +1,24 @@
 """Roll the synthesized stacks out into an offline multi-account simulation and prove, per
 producer→consumer pair, that the consumer can read the producer's lineage.
 
-Usage: python -m cli.simulate [--config PATH] [--cdk-out DIR]   (the config only names accounts)
-
 Every stack in cdk.out is deployed into its account (consumers first): the real share-manager
 and invitation-acceptor handlers run against simulated RAM and SageMaker, and every call they
 make is judged by the IAM policies from the templates. Then an hour passes (RAM events and the
-acceptors' schedules fire) and each pair is checked the way the status command checks real
-accounts. Exits 1 if a deployment failed, a call was denied, or a pair cannot read.
+acceptors' schedules fire) and each pair is checked by the same code `lineage-sharing status`
+runs against real accounts. Not OK if a deployment failed, a call was denied, or a pair cannot
+read.
 """
 
 from __future__ import annotations
 
-import sys
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from cli.cloud_assembly import SynthesizedStack, command_inputs
-from cli.lineage_status import PairStatus, render_pairs
+from lineage_sharing.cloud_assembly import SynthesizedStack
+from lineage_sharing.status import StatusReport, check_pairs, render_pairs
 from simulation.estate import SimulatedEstate
 from simulation.rollout import ResourceOutcome, deploy_all
 
@@ -29,22 +30,21 @@ SETTLE_TIME = timedelta(hours=1)
 class SimulationReport:
     failures: list[ResourceOutcome]
     denied: list[str]
-    pairs: list[PairStatus]
+    status: StatusReport
+
+    @property
+    def pairs(self):
+        return self.status.pairs
 
     @property
     def ok(self) -> bool:
-        return (
-            bool(self.pairs)
-            and not self.failures
-            and not self.denied
-            and all(p.readable for p in self.pairs)
-        )
+        return self.status.ok and not self.failures and not self.denied
 
 
 def seed_existing_lineage(estate: SimulatedEstate, stacks: list[SynthesizedStack]) -> None:
     """Producers that do not bootstrap must already track lineage: give each one a context."""
     for stack in stacks:
-        if stack.share is None or stack.share[1].get("BootstrapLineageGroup") == "true":
+        if stack.share is None or stack.bootstraps_lineage_group:
             continue
         label = estate.names.get(stack.account, stack.account)
         estate.operator_client("sagemaker", stack.account, stack.region).create_context(
@@ -54,13 +54,44 @@ def seed_existing_lineage(estate: SimulatedEstate, stacks: list[SynthesizedStack
         )
 
 
-def simulate(stacks: list[SynthesizedStack], names: dict[str, str]) -> SimulationReport:
+def check_estate(
+    estate: SimulatedEstate,
+    stacks: list[SynthesizedStack],
+    *,
+    read_as_query_role: bool = False,
+    **options,
+) -> StatusReport:
+    """`lineage-sharing status` against the simulated accounts, on the simulated clock."""
+    lock = threading.Lock()
+
+    def clients(service: str, account: str, region: str) -> Any:
+        with lock:  # the simulation makes every client from one botocore session
+            return estate.operator_client(service, account, region)
+
+    def role_clients(service: str, region: str, credentials: Mapping[str, Any]) -> Any:
+        with lock:
+            return estate.world.client_for(service, credentials=credentials, region=region)
+
+    return check_pairs(
+        stacks,
+        clients,
+        names=estate.names,
+        now=estate.world.clock.now,
+        query_role_clients=role_clients if read_as_query_role else None,
+        **options,
+    )
+
+
+def simulate(
+    stacks: list[SynthesizedStack], names: Mapping[str, str], **status_options
+) -> SimulationReport:
     """Everything comes from the templates: the accounts, what each one deploys and trusts."""
     estate = SimulatedEstate.start(sorted({stack.account for stack in stacks}), names)
     seed_existing_lineage(estate, stacks)
     failures = deploy_all(estate.rollout, stacks)
     estate.rollout.advance(SETTLE_TIME)
-    return SimulationReport(failures, estate.denied_calls(), estate.pair_statuses(stacks))
+    status = check_estate(estate, stacks, **status_options)
+    return SimulationReport(failures, estate.denied_calls(), status)
 
 
 def render(report: SimulationReport) -> str:
@@ -78,16 +109,3 @@ def render(report: SimulationReport) -> str:
         f"{len(report.failures)} failed deployments, {len(report.denied)} denied calls"
     )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    inputs = command_inputs(__doc__.splitlines()[0], argv)
-    if inputs is None:
-        return 1
-    report = simulate(inputs.stacks, inputs.names)
-    print(render(report))
-    return 0 if report.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,22 +5,45 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from cli import simulate
-from cli.cloud_assembly import read_cloud_assembly
 from invitation_acceptor.decisions import ALLOW_LIST_SHA256_VARIABLE, allow_list_digest
+from lineage_sharing import simulate
+from lineage_sharing.cli import main
+from lineage_sharing.cloud_assembly import read_cloud_assembly
+
+EXAMPLE_CONFIG = "config/example.yaml"
 
 
-def test_the_example_rolls_out_and_every_pair_reads_lineage(example_app, capsys):
-    code = simulate.main(["--cdk-out", str(example_app.outdir)])
+def test_the_example_rolls_out_every_pair_reads_and_the_graph_is_drawn(
+    example_app, tmp_path, capsys
+):
+    picture = tmp_path / "mesh.md"
+    args = ["simulate", "--config", EXAMPLE_CONFIG, "--cdk-out", str(example_app.outdir)]
+
+    code = main([*args, "--graph", str(picture)])
 
     out = capsys.readouterr().out
     assert code == 0, out
+    assert out.startswith(f"config: {EXAMPLE_CONFIG} (sha256 ")
     rows = [
         line for line in out.splitlines() if line.startswith(("training", "staging", "production"))
     ]
     assert len(rows) == 6
-    assert all("ACCEPTED" in row and "yes: DescribeContext" in row for row in rows)
-    assert "OK: 6/6 pairs can read lineage, 0 failed deployments, 0 denied calls" in out
+    assert all("readable" in row and "ASSOCIATED (ACCEPTED)" in row for row in rows)
+    assert all("yes: DescribeContext lineage-sharing-bootstrap" in row for row in rows)
+    # make demo ends with the table's verdict and the picture's path
+    last_lines = out.rstrip().splitlines()[-2:]
+    assert last_lines == [
+        "OK: 6/6 pairs can read lineage, 0 failed deployments, 0 denied calls",
+        f"graph of the simulated mesh: {picture}",
+    ]
+    assert picture.read_text().count("-->|readable|") == 6
+
+
+def test_simulate_json_has_every_pair_and_the_config(simulated_example):
+    assert simulated_example["ok"] is True
+    assert simulated_example["config"]["path"] == EXAMPLE_CONFIG
+    assert simulated_example["counts"]["readable"] == 6
+    assert simulated_example["failed_deployments"] == [] and simulated_example["denied_calls"] == []
 
 
 def test_a_pair_that_cannot_read_fails_the_run_and_says_which(example_app):
@@ -48,11 +71,16 @@ def test_a_pair_that_cannot_read_fails_the_run_and_says_which(example_app):
     assert failing == [("staging (222222222222)", "training (111111111111)", "PENDING")]
     assert report.pairs[0].producer == "333333333333"  # no name given: the id alone
     assert "FAILED: 5/6 pairs can read lineage" in simulate.render(report)
+    [stuck] = [p for p in report.pairs if not p.readable]
+    assert stuck.state == "pending" and "allowed-producer-accounts SSM parameters" in stuck.fix
 
 
 def test_missing_cloud_assembly_is_a_clear_error(tmp_path, capsys):
-    assert simulate.main(["--cdk-out", str(tmp_path)]) == 1
-    assert "run `make synth`" in capsys.readouterr().err
+    code = main(["simulate", "--config", EXAMPLE_CONFIG, "--cdk-out", str(tmp_path)])
+    assert code == 2
+    assert "has no cloud assembly; run `npx cdk synth -c config=config/example.yaml`" in (
+        capsys.readouterr().err
+    )
 
 
 def test_producers_that_do_not_bootstrap_start_from_their_existing_lineage(hub_app):
