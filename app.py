@@ -64,7 +64,6 @@ def build_app(
 
     from lineage_sharing.config_record import ConfigRecord, record_config
     from stacks.lineage_sharing_stack import LineageSharingStack
-    from stacks.rollout_stacks import add_rollout_stacks
 
     whole_config = plans is None
     plans = plan_stacks(config) if plans is None else plans
@@ -72,7 +71,9 @@ def build_app(
     record = ConfigRecord.of(config, config_path)
     for stack in stacks:
         record_config(stack, record)
-    if config.rollout is not None and whole_config:  # stacks/rollout_stacks.py
+    if config.rollout is not None and whole_config:
+        from stacks.rollout_stacks import add_rollout_stacks  # pipelines: only when configured
+
         add_rollout_stacks(app, config, config_file=config_path or DEFAULT_CONFIG)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
@@ -110,7 +111,9 @@ def unknown_context_keys(context: Mapping[str, Any]) -> list[str]:
 def main(app: App | None = None) -> int:
     # The CLI passes context and outdir in the environment; read it without starting the CDK,
     # which a batched synthesis leaves to its batch processes.
-    context = dict(app.node.get_all_context()) if app else cdk_context_from_environment()
+    context = (
+        dict(app.node.get_all_context()) if app is not None else cdk_context_from_environment()
+    )
     unknown = unknown_context_keys(context)
     if unknown:
         print(
@@ -147,7 +150,11 @@ def main(app: App | None = None) -> int:
         from aws_cdk import App
 
         app = App()
-    build_app(app, config, config_path, plans=None if selection.everything else plans)
+    try:
+        build_app(app, config, config_path, plans=None if selection.everything else plans)
+    except ConfigError as error:  # e.g. a pipeline's config file outside its repository
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     assembly = app.synth()
     # A batch's stacks are checked by the parent, with every other batch's, once merged.
     return 0 if is_batch_process() else refuse_what_would_not_deploy(Path(assembly.directory))

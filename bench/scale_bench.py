@@ -46,6 +46,7 @@ from lineage_sharing.deploy_limits import (
     largest,
     measure_assembly,
 )
+from stacks.batch_synthesis import STACKS_PER_PROCESS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "scale_results.md"
@@ -246,8 +247,8 @@ def render(results: list[SizeResult]) -> str:
         )
     lines += [
         "",
-        "Full synth: every stack; above 100 stacks the app synthesizes in batches of 100, one "
-        "process each (stacks/batch_synthesis.py). Peak memory, app: the summed RSS of the "
+        f"Full synth: every stack; above {STACKS_PER_PROCESS} stacks the app synthesizes in "
+        f"batches of {STACKS_PER_PROCESS}, one process each (stacks/batch_synthesis.py). Peak memory, app: the summed RSS of the "
         "app's processes (Python, batch processes, their JavaScript runtimes); with CLI and "
         "npx: the whole process tree of the command. Every CDK app process here carries the "
         "built-in CloudFormation validation (about 340 MiB and 2.5 s; `cdk synth "

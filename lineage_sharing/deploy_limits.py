@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import botocore.session
-
+from config.model import partition_of
 from lineage_constructs import aws_limits
 from lineage_sharing.cloud_assembly import SynthesizedStack, read_cloud_assembly
 from simulation.iam_policies import resolve
@@ -162,10 +161,6 @@ def _substitute_deploy_time(value: Any, stack: SynthesizedStack, values: Mapping
 def _is_share(stack: SynthesizedStack, logical_id: Any) -> bool:
     resource = stack.resources.get(logical_id) if isinstance(logical_id, str) else None
     return resource is not None and resource["Type"] == "Custom::LineageGroupShare"
-
-
-def partition_of(region: str) -> str:
-    return botocore.session.get_session().get_partition_for_region(region)
 
 
 class _Resolver:

@@ -56,7 +56,10 @@ def cdk_command(verb: str, target: str, config_path: str, profile: str | None = 
 
 
 def deploy_command(stack: SynthesizedStack, config_path: str, profile: str | None = None) -> str:
-    return cdk_command("deploy", stack.name, config_path, profile)
+    """`-c stacks=<the stack>`: the app builds only the stack it deploys, not the whole fleet
+    (config/selection.py)."""
+    command = cdk_command("deploy", stack.name, config_path, profile)
+    return f"{command} {shlex.join(['-c', f'stacks={stack.name}'])}"
 
 
 def render(

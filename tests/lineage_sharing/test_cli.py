@@ -119,6 +119,7 @@ def test_plan_prints_pasteable_commands_in_dependency_order(hub_app, tmp_path, c
     # governance only consumes: it goes first, so its acceptor hears the invitations.
     assert deploys[0] == (
         f"npx cdk deploy LineageSharing-governance-eu-west-1 -c config={config} --profile gov-admin"
+        " -c stacks=LineageSharing-governance-eu-west-1"
     )
     assert {d.split()[3] for d in deploys[1:]} == {
         "LineageSharing-team-a-eu-west-1",

@@ -7,7 +7,7 @@ from lineage_sharing.cloud_assembly import (
     SynthesizedStack,
     read_cloud_assembly,
 )
-from lineage_sharing.deploy_plan import cdk_command, deploy_steps
+from lineage_sharing.deploy_plan import cdk_command, deploy_command, deploy_steps
 
 
 def names(step) -> list[str]:
@@ -48,6 +48,13 @@ def test_a_chain_of_edges_deploys_from_the_last_consumer_back():
 def test_a_mesh_is_one_step_marked_as_a_cycle(example_app):
     [step] = deploy_steps(read_cloud_assembly(example_app.outdir))
     assert step.cycle and len(step.stacks) == 3
+
+
+def test_a_deploy_command_builds_only_the_stack_it_deploys(example_app):
+    stack = read_cloud_assembly(example_app.outdir)[0]
+    command = deploy_command(stack, "config/example.yaml")
+    assert command.endswith(f" -c stacks={stack.name}")
+    assert command.startswith(f"npx cdk deploy {stack.name} -c config=config/example.yaml")
 
 
 def test_commands_quote_what_the_shell_would_split():
