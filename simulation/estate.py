@@ -5,6 +5,7 @@ all start from here, so they exercise the same thing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,10 @@ class SimulatedEstate:
     recorder: RecordingAuthorizer
     rollout: Rollout
     names: Mapping[str, str] = field(default_factory=dict)
+    # The operator keeps one client per (service, account, region), as a script would: creating
+    # a botocore client costs ~10 ms, and the status checks ask for the same ones many times.
+    _operator_clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
+    _operator_clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def start(
@@ -43,8 +48,14 @@ class SimulatedEstate:
         return cls(world, evaluator, recorder, Rollout(world, iam=evaluator), dict(names or {}))
 
     def operator_client(self, service: str, account: str, region: str) -> Any:
-        role = f"arn:{self.world.partition}:iam::{account}:role/{OPERATOR_ROLE}"
-        return self.world.client(service, account=account, region=region, principal_arn=role)
+        key = (service, account, region)
+        with self._operator_clients_lock:  # the status checks run accounts in threads
+            if key not in self._operator_clients:
+                role = f"arn:{self.world.partition}:iam::{account}:role/{OPERATOR_ROLE}"
+                self._operator_clients[key] = self.world.client(
+                    service, account=account, region=region, principal_arn=role
+                )
+            return self._operator_clients[key]
 
     def denied_calls(self) -> list[str]:
         return [
