@@ -16,7 +16,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help install demo synth test lint fmt schema snapshots bench clean
+.PHONY: help install demo synth test lint fmt schema snapshots constraints bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /  make \1\t/' | expand -t 20
@@ -26,9 +26,9 @@ help: ## list the targets
 ifneq ($(shell cat $(VENV)/.installed 2>/dev/null),$(CURDIR))
 .PHONY: $(VENV)/.installed
 endif
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV)
-	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	echo "$(CURDIR)" > $@
 
@@ -55,8 +55,11 @@ demo: synth ## synth, print the deploy plan, roll it out in the offline simulati
 	@echo
 	$(VENV)/bin/lineage-sharing simulate --config $(CONFIG) --graph $(GRAPH)
 
+# Two workers (pytest-xdist) on a 2-core machine: each builds the session fixtures its test files
+# need (--dist loadfile keeps a file's tests on one worker), and the suite takes ~60 s instead of
+# ~85 s. A single test needs none of that: run pytest directly (README: "Working on it").
 test: install ## the whole test suite (what CI runs)
-	$(VENV_PYTHON) -m pytest
+	$(VENV_PYTHON) -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: install ## ruff lint and format check (the suite checks the same)
 	$(VENV_PYTHON) -m ruff check .
@@ -69,8 +72,13 @@ fmt: install ## ruff: fix what can be fixed, format everything
 schema: install ## regenerate config/schema.json from the config models
 	$(VENV)/bin/lineage-sharing schema --output config/schema.json
 
+# One process: syrupy must see every snapshot test to know which snapshots are unused.
 snapshots: install ## rewrite the template snapshots (then read the diff before committing)
-	$(VENV_PYTHON) -m pytest tests/stacks --snapshot-update
+	$(VENV_PYTHON) -m pytest tests/stacks --snapshot-update -p no:xdist
+
+constraints: install ## re-pin every installed package (after changing requirements*.txt)
+	@{ sed -n '1,/^#   make constraints/p' constraints.txt; $(VENV_PYTHON) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 bench: synth ## simulated rollout (bench/results.md), synthesis at 3-500 accounts (bench/scale_results.md); ~15 min
 	$(VENV_PYTHON) -m bench.rollout_bench
