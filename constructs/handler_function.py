@@ -56,7 +56,6 @@ class HandlerFunction(Construct):
         log_retention: logs.RetentionDays,
         role: iam.Role,
         environment: Mapping[str, str] | None = None,
-        reserved_concurrency: int | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, id_)
@@ -89,6 +88,5 @@ class HandlerFunction(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             environment=dict(environment or {}),
-            reserved_concurrent_executions=reserved_concurrency,
             dead_letter_queue=dead_letter_queue,
         )

@@ -49,12 +49,11 @@ class InvitationAcceptor(Construct):
         producer_accounts: Sequence[str],
         sweep_interval: Duration,
         log_retention: logs.RetentionDays,
-        reserved_concurrency: int | None = None,
     ) -> None:
-        """`reserved_concurrency` stays unset by default: Lambda refuses a reservation that
-        leaves an account fewer than 10 unreserved executions, and new accounts often have a
-        quota of 10, so any reservation can fail a fresh account's deployment. Two sweeps at
-        once are harmless (accepts carry the invitation's client token)."""
+        """The function reserves no concurrency: Lambda refuses a reservation that leaves an
+        account fewer than 10 unreserved executions, and new accounts often have a quota of 10,
+        so any reservation can fail a fresh account's deployment. Two sweeps at once are
+        harmless (accepts carry the invitation's client token)."""
         super().__init__(scope, id_)
         producers = sorted(producer_accounts)
         if not producers:
@@ -112,7 +111,6 @@ class InvitationAcceptor(Construct):
                 ALLOW_LIST_PARAMETERS_VARIABLE: ",".join(self.allow_list_parameter_names),
                 ALLOW_LIST_SHA256_VARIABLE: allow_list_digest(producers),
             },
-            reserved_concurrency=reserved_concurrency,
             dead_letter_queue=self.dead_letter_queue,
         )
         self.function = handler.function

@@ -150,7 +150,10 @@ def test_shared_groups_are_listed_next_to_the_callers_own_after_accepting(world)
     ]
     assert "NextToken" not in second
     ascending = client.list_lineage_groups(SortOrder="Ascending")["LineageGroupSummaries"]
-    assert ascending[0]["LineageGroupArn"] == world.lineage_group_arn(PRODUCER, REGION)
+    assert [group["LineageGroupArn"] for group in ascending] == [
+        world.lineage_group_arn(PRODUCER, REGION),
+        world.lineage_group_arn(CONSUMER, REGION),
+    ]
 
 
 def test_lineage_groups_filter_on_creation_time(world):
