@@ -8,8 +8,9 @@ Two paths exist side by side and share the per-account stacks unchanged:
 Any `rollout:` section also synthesizes, per (account, region), the least-privilege
 CloudFormation execution policy for `cdk bootstrap --cloudformation-execution-policies`.
 
-A StackSet path (organization mode, accounts that join later) will be a sibling of `pipeline`
-here (`stack_set:`), planned next to the pipeline in config/rollout_plan.py.
+- `stack_set:` (config/stack_set.py) a service-managed StackSet that gives every account of the
+  organization's target OUs, including accounts that join later, the member stack in
+  organization mode (stacks/stack_set_stack.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from config.stack_set import StackSetConfig, stack_set_problems
 
 # https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodestarConnectionSource.html
 # Connections moved from the codestar-connections to the codeconnections service prefix;
@@ -181,11 +184,16 @@ class PipelineConfig(_Strict):
 
 class RolloutConfig(_Strict):
     pipeline: PipelineConfig | None = None
+    stack_set: StackSetConfig | None = None
 
 
 def _against_accounts(rollout: RolloutConfig | None, info: ValidationInfo) -> RolloutConfig | None:
     """Checks that need the account list (validated before this field)."""
     accounts = info.data.get("accounts")
+    if rollout is not None and rollout.stack_set is not None:
+        problems = list(stack_set_problems(rollout.stack_set, info.data.get("sharing")))
+        if problems:
+            raise ValueError("\n  - ".join(problems))
     if rollout is None or rollout.pipeline is None or accounts is None:
         return rollout
     waves = sorted({account.wave for account in accounts})

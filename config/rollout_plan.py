@@ -17,7 +17,9 @@ Invitations to consumers in a *later* wave wait for that wave (`RolloutPlan.wait
 manual approval holds that wave past 12 h, RAM expires them and the producer's reconcile
 schedule re-sends them, so the consumer is caught up at most one sweep after it deploys.
 
-A StackSet rollout (organization mode) will get its own plan next to `plan_pipelines`.
+The StackSet rollout (`rollout.stack_set`, organization mode) is planned by `plan_stack_set`:
+where its stack and the regional Lambda code buckets deploy, whom it targets, and its place
+in the teardown (before the per-account stacks: it deletes every member stack it made).
 """
 
 from __future__ import annotations
@@ -203,15 +205,23 @@ def _waits(plans: Sequence[StackPlan]) -> Iterable[InvitationWait]:
 
 class TeardownKind(IntEnum):
     PIPELINES = 1
-    PRODUCERS = 2
-    CONSUMERS = 3
-    BOOTSTRAP = 4
-    EXECUTION_POLICIES = 5
+    STACK_SET = 2
+    STACK_SET_ASSETS = 3
+    PRODUCERS = 4
+    CONSUMERS = 5
+    BOOTSTRAP = 6
+    EXECUTION_POLICIES = 7
 
 
 TEARDOWN_EFFECTS = {
     TeardownKind.PIPELINES: "No access changes. The pipelines go first, so no run re-creates "
     "a stack while it is being torn down.",
+    TeardownKind.STACK_SET: "Deleting the StackSet's stack deletes every member stack it made "
+    "(CloudFormation deletes the stack instances before the StackSet), each member's share with "
+    "it: consumers lose access to the members' lineage, account by account, as StackSets works "
+    "through the OUs under the operation preferences; auto-deployment stops at once.",
+    TeardownKind.STACK_SET_ASSETS: "No access changes. The Lambda code buckets are needed only "
+    "to create or update member stacks; the buckets are retained: empty and delete them.",
     TeardownKind.PRODUCERS: "Each deleted share ends every consumer's access to that "
     "producer's lineage at once; stacks still in place keep what they have.",
     TeardownKind.CONSUMERS: "No access changes: the producers' shares are gone already. "
@@ -250,12 +260,75 @@ class DeploymentTarget:
         return f"{EXECUTION_POLICY_STACK_PREFIX}-{self.label}-{self.region}"
 
 
+STACK_SET_STACK_NAME = "LineageSharingStackSet"
+STACK_SET_ASSETS_STACK_PREFIX = "LineageSharingStackSetAssets"
+
+
+@dataclass(frozen=True)
+class AssetBucketPlan:
+    region: str
+    bucket_name: str
+
+    @property
+    def stack_name(self) -> str:
+        return f"{STACK_SET_ASSETS_STACK_PREFIX}-{self.region}"
+
+
+@dataclass(frozen=True)
+class StackSetPlan:
+    """The StackSet stack (administrator account, home region) and its regional code buckets."""
+
+    stack_set_name: str
+    administrator_account: str
+    region: str  # the StackSet's home region
+    call_as: str  # SELF (management account) or DELEGATED_ADMIN
+    organizational_unit_ids: tuple[str, ...]
+    regions: tuple[str, ...]  # where member stacks deploy
+    share_principals: tuple[str, ...]  # the organization or OU ARNs every member shares with
+    retain_stacks_on_account_removal: bool
+    asset_buckets: tuple[AssetBucketPlan, ...]
+    stack_name: str = STACK_SET_STACK_NAME
+
+    @property
+    def bucket_prefix(self) -> str:
+        """Every bucket's name is this + the region (what the member template names)."""
+        first = self.asset_buckets[0]
+        return first.bucket_name.removesuffix(first.region)
+
+    @property
+    def stacks(self) -> tuple[str, ...]:
+        return (*(b.stack_name for b in self.asset_buckets), self.stack_name)
+
+
+def plan_stack_set(config: SharingConfig) -> StackSetPlan | None:
+    settings = config.rollout.stack_set if config.rollout is not None else None
+    if settings is None:
+        return None
+    sharing = config.sharing
+    administrator = settings.account or sharing.management_account
+    return StackSetPlan(
+        stack_set_name=settings.stack_set_name,
+        administrator_account=administrator,
+        region=settings.region,
+        call_as="SELF" if administrator == sharing.management_account else "DELEGATED_ADMIN",
+        organizational_unit_ids=settings.target_ou_ids(sharing.ou_arns),
+        regions=settings.regions,
+        share_principals=sharing.principals,
+        retain_stacks_on_account_removal=settings.retain_stacks_on_account_removal,
+        asset_buckets=tuple(
+            AssetBucketPlan(region, settings.asset_bucket_name(administrator, region))
+            for region in settings.regions
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class RolloutPlan:
     pipelines: tuple[PipelinePlan, ...]  # empty without a `rollout.pipeline` section
     waits: tuple[InvitationWait, ...]
     targets: tuple[DeploymentTarget, ...]  # bootstrapped; with `rollout:` each gets a policy stack
     teardown: tuple[TeardownStep, ...]
+    stack_set: StackSetPlan | None = None  # without a `rollout.stack_set` section: None
 
     @property
     def stages(self) -> list[StagePlan]:
@@ -287,9 +360,18 @@ def plan_rollout(
             pairs |= {(pipeline.account, region) for region in other_regions}
             # CDK's cross-region support stacks hold the artifact replication buckets.
             support_stacks += [f"{planned.name}-support-{region}" for region in other_regions]
+    stack_set = plan_stack_set(config)
+    if stack_set is not None:
+        pairs.add((stack_set.administrator_account, stack_set.region))
+        pairs |= {(stack_set.administrator_account, b.region) for b in stack_set.asset_buckets}
     targets = [DeploymentTarget(a, r, names.get(a, a)) for a, r in sorted(pairs)]
     teardown = [
         TeardownStep(TeardownKind.PIPELINES, (*(p.name for p in pipelines), *support_stacks)),
+        TeardownStep(TeardownKind.STACK_SET, (stack_set.stack_name,) if stack_set else ()),
+        TeardownStep(
+            TeardownKind.STACK_SET_ASSETS,
+            tuple(b.stack_name for b in stack_set.asset_buckets) if stack_set else (),
+        ),
         TeardownStep(TeardownKind.PRODUCERS, tuple(p.stack_name for p in plans if p.shares)),
         TeardownStep(TeardownKind.CONSUMERS, tuple(p.stack_name for p in plans if not p.shares)),
         # `cdk bootstrap`'s stack, in every target account and region.
@@ -304,4 +386,5 @@ def plan_rollout(
         waits=tuple(_waits(plans)),
         targets=tuple(targets),
         teardown=tuple(step for step in teardown if step.stacks),
+        stack_set=stack_set,
     )

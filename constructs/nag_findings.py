@@ -13,3 +13,12 @@ from aws_cdk import Stack, Token
 def finding_partition(stack: Stack) -> str:
     partition = stack.partition
     return "<AWS::Partition>" if Token.is_unresolved(partition) else partition
+
+
+def finding_region(stack: Stack) -> str:
+    """An environment-agnostic stack (a StackSet template) has `AWS::Region` in its ARNs."""
+    return "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+
+
+def finding_account(stack: Stack) -> str:
+    return "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
