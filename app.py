@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +34,7 @@ from stacks.batch_synthesis import (
 )
 
 if TYPE_CHECKING:
-    from aws_cdk import App
-
-    from stacks.lineage_sharing_stack import LineageSharingStack
+    from aws_cdk import App, Stack
 
 REPO_ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "example.yaml"
@@ -51,8 +50,12 @@ def build_app(
     config_path: str | Path | None = None,
     *,
     plans: Sequence[StackPlan] | None = None,
-) -> list[LineageSharingStack]:
+    organization_stack: bool | None = None,
+) -> list[Stack]:
     """Add the planned stacks (default: every stack of the config), with cdk-nag on all.
+
+    In organization mode the management account's stack comes too: always with the whole
+    config, and with a selection when `organization_stack` says it was selected.
 
     Each stack records which config it came from (cloud-assembly metadata, not the template),
     so the `lineage-sharing` commands can refuse a cdk.out that another config produced. The
@@ -69,14 +72,22 @@ def build_app(
     plans = plan_stacks(config) if plans is None else plans
     stacks = [LineageSharingStack(app, plan=plan, config=config) for plan in plans]
     record = ConfigRecord.of(config, config_path)
-    for stack in stacks:
+    stacks_built: list[Stack] = list(stacks)
+    if config.sharing.organization and (
+        whole_config if organization_stack is None else organization_stack
+    ):
+        from stacks.organization_sharing_stack import OrganizationSharingStack
+
+        # First: it must be deployed before any producer stack (`lineage-sharing plan`).
+        stacks_built.insert(0, OrganizationSharingStack(app, config=config))
+    for stack in stacks_built:
         record_config(stack, record)
     if config.rollout is not None and whole_config:
         from stacks.rollout_stacks import add_rollout_stacks  # pipelines: only when configured
 
         add_rollout_stacks(app, config, config_file=config_path or DEFAULT_CONFIG)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return stacks
+    return stacks_built
 
 
 def synthesize_in_process(
@@ -126,22 +137,26 @@ def main(app: App | None = None) -> int:
     config_path = given or _shown_path(DEFAULT_CONFIG)
     try:
         config = load_config(config_path)
-        selection = StackSelection.from_context(context.get)
-        plans = selection.apply(plan_stacks(config))
+        selection, organization_stack = organization_stack_selected(
+            StackSelection.from_context(context.get), config
+        )
+        plans = [] if selection is None else selection.apply(plan_stacks(config))
     except (ConfigError, SelectionError) as error:
         # Fail before anything is synthesized, so no template is written.
         print(f"error: {error}", file=sys.stderr)
         return 1
     default_note = "" if given else " (the example; pass -c config=PATH for yours)"
+    count = len(plans) + int(organization_stack)
     print(
-        f"lineage-sharing: {len(plans)} stacks from config {config_path}{default_note}",
+        f"lineage-sharing: {count} stacks from config {config_path}{default_note}",
         file=sys.stderr,
     )
     # A pipeline holds a copy of every stack, so a config with a rollout section is one app.
     if app is None and len(plans) > STACKS_PER_PROCESS and config.rollout is None:
         outdir = output_directory()
+        extra = [config.sharing.management_stack_name] if organization_stack else []
         try:
-            synthesize_in_batches(plans, context=context, outdir=outdir)
+            synthesize_in_batches(plans, context=context, outdir=outdir, extra_stacks=extra)
         except BatchSynthesisError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -150,14 +165,37 @@ def main(app: App | None = None) -> int:
         from aws_cdk import App
 
         app = App()
+    whole = selection is not None and selection.everything
     try:
-        build_app(app, config, config_path, plans=None if selection.everything else plans)
+        build_app(
+            app,
+            config,
+            config_path,
+            plans=None if whole else plans,
+            organization_stack=None if whole else organization_stack,
+        )
     except ConfigError as error:  # e.g. a pipeline's config file outside its repository
         print(f"error: {error}", file=sys.stderr)
         return 1
     assembly = app.synth()
     # A batch's stacks are checked by the parent, with every other batch's, once merged.
     return 0 if is_batch_process() else refuse_what_would_not_deploy(Path(assembly.directory))
+
+
+def organization_stack_selected(
+    selection: StackSelection, config: SharingConfig
+) -> tuple[StackSelection | None, bool]:
+    """(the selection of per-account stacks, None if only the management stack is selected;
+    whether the management account's stack is built). `-c stacks=` may name it like any stack."""
+    name = config.sharing.management_stack_name
+    if name is None:
+        return selection, False
+    if selection.everything:
+        return selection, True
+    if name not in selection.stacks:
+        return selection, False
+    rest = replace(selection, stacks=tuple(s for s in selection.stacks if s != name))
+    return (None if rest.everything else rest), True
 
 
 def refuse_what_would_not_deploy(cdk_out: Path) -> int:

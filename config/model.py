@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from config.alarm_notifications import WHY_EMAILS, AlarmNotifications, topic_region_problems
+from config.organization import SharingMode
 from config.query_role import WHY_TRUSTED, QueryRole, principal_partition
 from config.rollout import RolloutSection
 
@@ -153,6 +154,13 @@ class Account(_Strict):
         default=None,
         description="Opt in to a role for reading the producers' lineage from this account "
         "(config/query_role.py); only for an account that receives.",
+    )
+
+    outside_organization: bool = Field(
+        default=False,
+        description="Organization mode: this account is not in the organization, so it shares "
+        "and receives through per-account invitations (RAM allows them only to shares with "
+        "allowExternalPrincipals).",
     )
 
     @field_validator("id", mode="before")
@@ -282,6 +290,11 @@ class SharingConfig(_Strict):
         description="Where every alarm of every stack sends ALARM and OK notifications "
         "(config/alarm_notifications.py); absent: alarms only change state.",
     )
+    sharing: SharingMode = Field(
+        default_factory=SharingMode,
+        description="Per-account invitations (default) or sharing through AWS Organizations "
+        "(config/organization.py).",
+    )
     rollout: RolloutSection = None  # after `accounts`: its checks read them
 
     @field_validator("accounts", mode="before")
@@ -304,6 +317,13 @@ class SharingConfig(_Strict):
             raise _CrossFieldProblems("\n  - ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _organization_checks(self) -> SharingConfig:
+        problems = list(_organization_problems(self))
+        if problems:
+            raise ValueError("\n  - ".join(problems))
+        return self
+
     def account_named(self, name: str) -> Account:
         return next(account for account in self.accounts if account.name == name)
 
@@ -317,6 +337,41 @@ class SharingConfig(_Strict):
             (by_name[producer], by_name[consumer])
             for producer, consumer in _topology_pairs(self.topology, named)
         ]
+
+
+def _organization_problems(config: SharingConfig) -> Iterable[str]:
+    sharing = config.sharing
+    if not sharing.organization:
+        for index, account in enumerate(config.accounts):
+            if account.outside_organization:
+                yield (
+                    f"accounts[{index}].outside_organization: applies only with "
+                    "`sharing: {mode: organization, ...}` (in invitations mode every account is "
+                    "invited by its account id anyway)"
+                )
+        return
+    partitions = {partition_of(region) for a in config.accounts for region in a.regions}
+    region = sharing.management_account_region
+    if region is not None:
+        partitions.add(partition_of(region))
+    if partitions != {sharing.partition}:
+        yield (
+            f"sharing.organization_arn: {sharing.organization_arn!r} is in partition "
+            f"{sharing.partition!r}, but the accounts' regions (and management_account_region) "
+            f"are in {sorted(partitions)}: an organization and its accounts share a partition"
+        )
+    inside = [a for a in config.accounts if not a.outside_organization]
+    for index, account in enumerate(config.accounts):
+        if account.outside_organization and account.id == sharing.management_account:
+            yield (
+                f"accounts[{index}]: {account.name} ({account.id}) is the management account of "
+                f"{sharing.organization_arn}, so it cannot be outside_organization"
+            )
+    if not inside:
+        yield (
+            "accounts: with sharing.mode organization at least one account must be in the "
+            "organization (every account has outside_organization: true)"
+        )
 
 
 def _topology_pairs(
@@ -523,12 +578,25 @@ def _region_problems(
 # ============================================================================ the plan
 @dataclass(frozen=True)
 class StackPlan:
-    """What one (account, region) stack deploys: whom it shares with, whom it accepts from."""
+    """What one (account, region) stack deploys: whom it shares with, whom it accepts from.
+
+    `consumers` and `producers` are the account ids the topology pairs with this one. How the
+    share reaches them depends on the sharing mode (config/organization.py): `share_principals`
+    are the RAM principals of this stack's share (account ids, or the organization/OU ARNs),
+    `allow_external_principals` its RAM flag, and `invited_by` the producers whose shares send
+    this account invitations, which its acceptor accepts. Left at their defaults they are the
+    invitations mode's: every consumer is a principal, every producer invites.
+    """
 
     account: Account
     region: str
     consumers: tuple[str, ...]
     producers: tuple[str, ...]
+    organization_principals: tuple[str, ...] = ()
+    allow_external_principals: bool = True
+    invited_by: tuple[str, ...] | None = None
+    # Account-id principals next to the organization principals (None: every consumer).
+    account_principals: tuple[str, ...] | None = None
 
     @property
     def stack_name(self) -> str:
@@ -542,6 +610,20 @@ class StackPlan:
     def receives(self) -> bool:
         return bool(self.producers)
 
+    @property
+    def share_principals(self) -> tuple[str, ...]:
+        accounts = self.consumers if self.account_principals is None else self.account_principals
+        return (*self.organization_principals, *accounts)
+
+    @property
+    def inviting_producers(self) -> tuple[str, ...]:
+        """The producers this account accepts invitations from (its acceptor's allow-list)."""
+        return self.producers if self.invited_by is None else self.invited_by
+
+    @property
+    def accepts_invitations(self) -> bool:
+        return bool(self.inviting_producers)
+
 
 def plan_stacks(config: SharingConfig) -> list[StackPlan]:
     """One plan per (account, region); edges only hold in regions both accounts use."""
@@ -550,6 +632,7 @@ def plan_stacks(config: SharingConfig) -> list[StackPlan]:
     for account in config.accounts:
         for region in account.regions:
             in_region.setdefault(region, set()).add(account.id)
+    outside = {a.id for a in config.accounts if a.outside_organization}
     plans = []
     for account in config.accounts:
         for region in account.regions:
@@ -557,8 +640,50 @@ def plan_stacks(config: SharingConfig) -> list[StackPlan]:
             consumers = tuple(sorted(consumers_of.get(account.id, set()) & here))
             producers = tuple(sorted(producers_of.get(account.id, set()) & here))
             if consumers or producers:
-                plans.append(StackPlan(account, region, consumers, producers))
+                plan = StackPlan(account, region, consumers, producers)
+                if config.sharing.organization:
+                    plan = _organization_plan(config, plan, outside)
+                plans.append(plan)
     return plans
+
+
+def _organization_plan(config: SharingConfig, plan: StackPlan, outside: set[str]) -> StackPlan:
+    """How the shares go in organization mode (see config/organization.py).
+
+    A producer in the organization shares with the organization/OU principals when the topology
+    gives every account in scope its lineage (a mesh), else with its consumers' account ids (in
+    the organization those get access without invitations too, once RAM sharing with AWS
+    Organizations is enabled). Consumers outside the organization are always account-id
+    principals and invited, which RAM allows only to a share with allowExternalPrincipals; a
+    producer outside the organization invites every consumer. An account accepts invitations
+    only from what invites it: outside producers, or every producer if it is outside itself.
+    """
+    producer_outside = plan.account.outside_organization
+    outside_consumers = tuple(c for c in plan.consumers if c in outside)
+    if producer_outside:
+        organization_principals: tuple[str, ...] = ()
+        account_principals = plan.consumers
+        allow_external = True
+    elif isinstance(config.topology, MeshTopology):
+        organization_principals = config.sharing.principals if plan.consumers else ()
+        account_principals = outside_consumers
+        allow_external = bool(outside_consumers)
+    else:
+        organization_principals = ()
+        account_principals = plan.consumers
+        allow_external = bool(outside_consumers)
+    invited_by = (
+        plan.producers
+        if plan.account.outside_organization
+        else tuple(p for p in plan.producers if p in outside)
+    )
+    return replace(
+        plan,
+        organization_principals=organization_principals,
+        account_principals=account_principals,
+        allow_external_principals=allow_external,
+        invited_by=invited_by,
+    )
 
 
 def _partners(config: SharingConfig) -> tuple[dict[str, set[str]], dict[str, set[str]]]:

@@ -192,7 +192,7 @@ class LineageGroupShare(Construct):
                 self, "ProviderLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
             ),
         )
-        _acknowledge_provider_framework(provider, invoked=self)
+        acknowledge_provider_framework(provider, invoked=self)
 
         properties = {
             "ShareName": share_name,
@@ -376,7 +376,7 @@ def _cfn_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _acknowledge_provider_framework(provider: cr.Provider, *, invoked: Construct) -> None:
+def acknowledge_provider_framework(provider: cr.Provider, *, invoked: Construct) -> None:
     """The CDK Provider framework's own Lambdas, roles and waiter state machine."""
     reasons = {
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

@@ -81,10 +81,15 @@ def synthesize_in_batches(
     context: Mapping[str, Any],
     outdir: Path,
     size: int = STACKS_PER_PROCESS,
+    extra_stacks: Sequence[str] = (),
 ) -> None:
+    """`extra_stacks`: stacks that are not per-account plans (the management account's stack
+    in organization mode), built with the first batch."""
     outdir.mkdir(parents=True, exist_ok=True)
     parts = []
-    for number, names in enumerate(batches(plans, size), start=1):
+    planned = batches(plans, size)
+    planned[0] = [*extra_stacks, *planned[0]]
+    for number, names in enumerate(planned, start=1):
         _run_batch(names, context=context, outdir=outdir)
         parts.append(_set_aside(outdir, number))
     _merge(outdir, parts)

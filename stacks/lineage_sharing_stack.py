@@ -50,8 +50,9 @@ class LineageSharingStack(Stack):
                 self,
                 "LineageGroupShare",
                 share_name=config.share_name,
-                principals=plan.consumers,
-                allow_external_principals=True,
+                # Account ids, or the organization/OU ARNs in organization mode.
+                principals=plan.share_principals,
+                allow_external_principals=plan.allow_external_principals,
                 bootstrap_lineage_group=config.bootstrap_lineage_group,
                 tags=config.tags,
                 log_retention=log_retention,
@@ -69,11 +70,13 @@ class LineageSharingStack(Stack):
             widget_rows.append(reconciling.widgets)
             functions.update(share.functions)
 
-        if plan.receives:
+        if plan.accepts_invitations:
+            # In organization mode only producers outside the organization (or all, for an
+            # account outside it) invite: shares within it need no acceptance.
             acceptor = InvitationAcceptor(
                 self,
                 "InvitationAcceptor",
-                producer_accounts=plan.producers,
+                producer_accounts=plan.inviting_producers,
                 sweep_interval=sweep_interval,
                 log_retention=log_retention,
             )
@@ -90,17 +93,17 @@ class LineageSharingStack(Stack):
             widget_rows.append(accepting.widgets)
             functions["acceptor"] = acceptor.function
 
-            query_role = plan.account.query_role
-            if query_role is not None:
-                reader = LineageQueryRole(
-                    self,
-                    "LineageQueryRole",
-                    role_name=query_role_name(plan.region),
-                    producer_accounts=plan.producers,
-                    trusted_principals=query_role.principal_arns(partition_of(plan.region)),
-                    association_writes=query_role.association_writes,
-                )
-                CfnOutput(self, "QueryRoleArn", value=reader.role.role_arn)
+        query_role = plan.account.query_role
+        if plan.receives and query_role is not None:
+            reader = LineageQueryRole(
+                self,
+                "LineageQueryRole",
+                role_name=query_role_name(plan.region),
+                producer_accounts=plan.producers,
+                trusted_principals=query_role.principal_arns(partition_of(plan.region)),
+                association_writes=query_role.association_writes,
+            )
+            CfnOutput(self, "QueryRoleArn", value=reader.role.role_arn)
 
         OperationsDashboard(
             self,

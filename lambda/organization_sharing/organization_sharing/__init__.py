@@ -1,0 +1,1 @@
+"""Custom::RamSharingWithOrganization: enable RAM sharing with AWS Organizations, once."""
