@@ -209,8 +209,9 @@ class TeardownKind(IntEnum):
     STACK_SET_ASSETS = 3
     PRODUCERS = 4
     CONSUMERS = 5
-    BOOTSTRAP = 6
-    EXECUTION_POLICIES = 7
+    ORGANIZATION_SHARING = 6
+    BOOTSTRAP = 7
+    EXECUTION_POLICIES = 8
 
 
 TEARDOWN_EFFECTS = {
@@ -227,6 +228,9 @@ TEARDOWN_EFFECTS = {
     TeardownKind.CONSUMERS: "No access changes: the producers' shares are gone already. "
     "(Deleting a consumer-only stack alone never revokes access: a consumer cannot leave a "
     "lineage-group share, only its producer can remove it.)",
+    TeardownKind.ORGANIZATION_SHARING: "No access changes: no share names the organization any "
+    "more. The management account's stack leaves RAM's sharing with AWS Organizations enabled "
+    "(other shares may use it); disable it by hand if nothing else does.",
     TeardownKind.BOOTSTRAP: "No access changes. Needs every app stack gone: CloudFormation "
     "deletes a stack with the bootstrap's execution role.",
     TeardownKind.EXECUTION_POLICIES: "No access changes. Needs the bootstrap gone: IAM refuses "
@@ -360,6 +364,10 @@ def plan_rollout(
             pairs |= {(pipeline.account, region) for region in other_regions}
             # CDK's cross-region support stacks hold the artifact replication buckets.
             support_stacks += [f"{planned.name}-support-{region}" for region in other_regions]
+    sharing = config.sharing
+    if sharing.organization:
+        # The management account's stack (enables RAM sharing with AWS Organizations).
+        pairs.add((sharing.management_account, sharing.management_account_region))
     stack_set = plan_stack_set(config)
     if stack_set is not None:
         pairs.add((stack_set.administrator_account, stack_set.region))
@@ -375,6 +383,10 @@ def plan_rollout(
         TeardownStep(TeardownKind.PRODUCERS, tuple(p.stack_name for p in plans if p.shares)),
         TeardownStep(TeardownKind.CONSUMERS, tuple(p.stack_name for p in plans if not p.shares)),
         # `cdk bootstrap`'s stack, in every target account and region.
+        TeardownStep(
+            TeardownKind.ORGANIZATION_SHARING,
+            (sharing.management_stack_name,) if sharing.organization else (),
+        ),
         TeardownStep(TeardownKind.BOOTSTRAP, ("CDKToolkit",)),
         TeardownStep(
             TeardownKind.EXECUTION_POLICIES,

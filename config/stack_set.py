@@ -22,12 +22,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 DEFAULT_STACK_SET_NAME = "LineageSharingMember"
 DEFAULT_ASSET_BUCKET_PREFIX = "lineage-sharing-stackset-assets"
-BUCKET_NAME_MAX = 63
 # An OU (or the root) by id, or an OU by ARN (the id is its last path segment).
 OU_ARN = re.compile(
     r"^arn:aws[a-z-]*:organizations::\d{12}:ou/(?P<org>o-[a-z0-9]{10,32})/(?P<ou>ou-[a-z0-9-]+)$"
 )
-ASSET_BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,34}$")
+# 34 + "-" + 12 digits + "-" + the longest region name (15, us-isof-south-1) = S3's 63.
+ASSET_BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,33}$")
 
 
 @functools.cache
@@ -272,7 +272,7 @@ def _asset_prefix(value: str) -> str:
     if not ASSET_BUCKET_PREFIX.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a bucket name prefix (lower-case letters, digits and '-', "
-            "at most 35 characters, so <prefix>-<account>-<region> fits S3's 63)"
+            "at most 34 characters, so <prefix>-<account>-<region> fits S3's 63)"
         )
     return value
 
@@ -306,12 +306,4 @@ def stack_set_problems(stack_set: StackSetConfig, sharing: Any) -> list[str]:
             "whole organization (no sharing.ou_arns): give the root id (r-...) to target every "
             "account, or the OU ids; the organization ARN does not name its root"
         )
-    administrator = stack_set.account or management
-    for region in stack_set.regions:
-        name = stack_set.asset_bucket_name(administrator, region)
-        if len(name) > BUCKET_NAME_MAX:
-            problems.append(
-                f"rollout.stack_set.asset_bucket_prefix: bucket {name!r} is {len(name)} "
-                f"characters, S3 allows {BUCKET_NAME_MAX}: shorten the prefix"
-            )
     return problems

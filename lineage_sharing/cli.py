@@ -22,6 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from config.rollout_plan import plan_stack_set
 from config.schema import schema_text
 from lineage_sharing import deploy_plan, graph
 from lineage_sharing.cloud_assembly import AssemblyInputs, InputError, load_inputs
@@ -258,6 +259,10 @@ def _plan(args: argparse.Namespace) -> int:
             profile_for=lambda account: source.profile_for(account, inputs.names.get(account)),
         )
     )
+    stack_set = plan_stack_set(inputs.config)
+    if stack_set is not None:
+        print()
+        print(deploy_plan.render_stack_set(stack_set, config_path=inputs.deploy_config_path))
     return EXIT_OK
 
 

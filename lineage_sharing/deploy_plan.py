@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from config.rollout_plan import StackSetPlan
 from lineage_sharing.cloud_assembly import SynthesizedStack, directed_pairs
 from lineage_sharing.text_table import render_table
 
@@ -115,4 +116,39 @@ def render(
         lines += [
             "    " + deploy_command(s, config_path, profile_for(s.account)) for s in step.stacks
         ]
+    return "\n".join(lines)
+
+
+def render_stack_set(plan: StackSetPlan, *, config_path: str) -> str:
+    """The StackSet path (README "Path 3"), with the administrator account's credentials."""
+    admin = plan.administrator_account
+    role = "the management account" if plan.call_as == "SELF" else "the delegated administrator"
+    ous = ", ".join(plan.organizational_unit_ids)
+    lines = [
+        f"StackSet {plan.stack_set_name} (service-managed, auto-deployment on, CallAs "
+        f"{plan.call_as}), administered from {role} {admin} in {plan.region}:",
+        f"  every account of {ous} gets the member stack in {', '.join(plan.regions)}, sharing "
+        f"its lineage group with {', '.join(plan.share_principals)}; accounts that join later "
+        "too, with no command run",
+        "  an account leaving the OUs: its member stacks are "
+        + ("kept (no longer managed)" if plan.retain_stacks_on_account_removal else "deleted"),
+        "  never the management account itself (service-managed StackSets skip it): give it "
+        "its own stack in `accounts:`",
+        "",
+        f"With {admin}'s credentials, once: trusted access for StackSets "
+        "(organizations enable-aws-service-access, or the CloudFormation console), then:",
+    ]
+    environments = sorted({plan.region, *plan.regions})
+    lines += [
+        "  " + cdk_command("bootstrap", f"aws://{admin}/{r}", config_path) for r in environments
+    ]
+    lines += [
+        "  " + cdk_command("deploy", bucket.stack_name, config_path)
+        for bucket in plan.asset_buckets
+    ]
+    lines.append(
+        "  node codebuild/cdk-assets/cdk-assets.js --path "
+        "cdk.out/LineageSharingStackSetMember*.stackset-assets.json publish"
+    )
+    lines.append("  " + cdk_command("deploy", plan.stack_name, config_path))
     return "\n".join(lines)

@@ -176,3 +176,22 @@ def rollout_app(rollout_config, tmp_path_factory) -> CloudAssembly:
     outdir = tmp_path_factory.mktemp("cdk.out.rollout")
     app, _ = cdk_app.synthesize_in_process(rollout_config, outdir, PIPELINE_CONFIG)
     return read_assembly(outdir, app)
+
+
+# ---------------------------------------------------------------------------- rollout (StackSet)
+STACK_SET_CONFIG = REPO_ROOT / "config" / "example-stackset.yaml"
+
+
+@pytest.fixture(scope="session")
+def stackset_config() -> SharingConfig:
+    return load_config(STACK_SET_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def stackset_app(stackset_config, tmp_path_factory) -> CloudAssembly:
+    """config/example-stackset.yaml synthesized once: the StackSet stack (with its member
+    template and the member's asset manifest), the regional code buckets, the listed accounts'
+    stacks, the management account's organization stack and the execution policies."""
+    outdir = tmp_path_factory.mktemp("cdk.out.stackset")
+    app, _ = cdk_app.synthesize_in_process(stackset_config, outdir, STACK_SET_CONFIG)
+    return read_assembly(outdir, app)

@@ -243,8 +243,12 @@ def test_teardown_removes_pipelines_then_producers_then_consumers_then_bootstrap
 ):
     steps = plan_rollout(rollout_config).teardown
 
-    # Without a stack_set section its two steps are left out.
-    stack_set_steps = {TeardownKind.STACK_SET, TeardownKind.STACK_SET_ASSETS}
+    # Without a stack_set section (and organization mode) their steps are left out.
+    stack_set_steps = {
+        TeardownKind.STACK_SET,
+        TeardownKind.STACK_SET_ASSETS,
+        TeardownKind.ORGANIZATION_SHARING,
+    }
     assert [s.kind for s in steps] == [k for k in TeardownKind if k not in stack_set_steps]
     assert steps[0].stacks == ("LineageSharingPipeline", "LineageSharingPipeline-support-eu-west-1")
     producers, consumers = set(steps[1].stacks), set(steps[2].stacks)

@@ -83,12 +83,48 @@ def footprint_of(template: dict) -> DeploymentFootprint:
     return DeploymentFootprint(frozenset(types), role_services=frozenset(services))
 
 
-def test_every_template_is_covered_by_the_policy_of_its_account_and_region(rollout_app):
-    """The gate: a template that gains a resource type the policy does not grant fails here."""
-    for stack in deployed_stacks(rollout_app):
-        policies = policy_for(rollout_app, stack.account, stack.region)
+@pytest.mark.parametrize("which", ["rollout_app", "stackset_app"])
+def test_every_template_is_covered_by_the_policy_of_its_account_and_region(request, which):
+    """The gate: a template that gains a resource type the policy does not grant fails here.
+
+    stackset_app adds the StackSet stack and the regional code bucket stacks (administrator
+    account) and the management account's organization stack."""
+    assembly = request.getfixturevalue(which)
+    for stack in deployed_stacks(assembly):
+        policies = policy_for(assembly, stack.account, stack.region)
         uncovered = uncovered_actions(footprint_of(stack.template), stack.region, policies)
         assert uncovered == {}, stack.name
+    if which == "stackset_app":
+        names = {s.name for s in deployed_stacks(assembly)}
+        assert {"LineageSharingStackSet", "LineageSharingStackSetAssets-eu-west-1"} <= names
+
+
+def member_template(stackset_app) -> dict:
+    (path,) = stackset_app.outdir.glob("LineageSharingStackSetMember*.template.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_the_member_template_is_covered_by_the_policy_its_footprint_gives(stackset_app, region):
+    """Service-managed StackSets deploy the member template with their own execution role
+    (README "Path 3"); the policy the app builds for its footprint still covers it, so a
+    self-managed or customized execution role could use it, and a new resource type in the
+    member template that the generator cannot cover fails here."""
+    from lineage_constructs.execution_policy_document import (
+        document,
+        execution_policy_statements,
+    )
+    from lineage_constructs.execution_policy_document import (
+        resolve as resolve_text,
+    )
+
+    footprint = footprint_of(member_template(stackset_app))
+    assert "Custom::LineageGroupShare" in footprint.resource_types
+    text = json.dumps(document(execution_policy_statements(footprint, region)))
+    policy = json.loads(resolve_text(text, account="222222222222", region=region))
+    assert uncovered_actions(footprint, region, [policy]) == {}
+    grown = DeploymentFootprint(footprint.resource_types | {"AWS::DynamoDB::Table"})
+    assert list(uncovered_actions(grown, region, [policy])) == ["AWS::DynamoDB::Table"]
 
 
 def test_the_gate_reports_a_resource_type_or_a_passed_role_the_policy_does_not_grant(rollout_app):

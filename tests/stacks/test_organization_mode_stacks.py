@@ -78,7 +78,8 @@ def test_producers_share_with_the_ou_without_external_principals(organization_ap
 def test_consumers_in_the_organization_have_no_acceptor(organization_app):
     for name, template in organization_app.templates.items():
         handlers = [
-            f["Properties"].get("Handler") for f in of_type(template, "AWS::Lambda::Function").values()
+            f["Properties"].get("Handler")
+            for f in of_type(template, "AWS::Lambda::Function").values()
         ]
         assert "invitation_acceptor.handler.handle" not in handlers, name
 
