@@ -81,7 +81,9 @@ OrganizationArn = Annotated[
     AfterValidator(_organization_arn),
     Field(json_schema_extra=json_schema_pattern(ORGANIZATION_ARN)),
 ]
-OuArn = Annotated[str, AfterValidator(_ou_arn), Field(json_schema_extra=json_schema_pattern(OU_ARN))]
+OuArn = Annotated[
+    str, AfterValidator(_ou_arn), Field(json_schema_extra=json_schema_pattern(OU_ARN))
+]
 
 
 class SharingMode(BaseModel):

@@ -21,7 +21,9 @@ from lineage_constructs.handler_function import HandlerFunction
 from lineage_constructs.lineage_share import acknowledge_provider_framework
 
 RAM_SERVICE_PRINCIPAL = "ram.amazonaws.com"
-RAM_SERVICE_LINKED_ROLE = "aws-service-role/ram.amazonaws.com/AWSServiceRoleForResourceAccessManager"
+RAM_SERVICE_LINKED_ROLE = (
+    "aws-service-role/ram.amazonaws.com/AWSServiceRoleForResourceAccessManager"
+)
 RESOURCE_TYPE = "Custom::RamSharingWithOrganization"
 
 

@@ -315,7 +315,8 @@ def test_unknown_names_get_a_suggestion(change, suggestion):
 
 def test_unknown_account_key_lists_the_allowed_keys_as_written_in_a_file():
     with pytest.raises(
-        ConfigError, match=r"allowed here: id, name, regions, wave, query_role, outside_organization, region\)"
+        ConfigError,
+        match=r"allowed here: id, name, regions, wave, query_role, outside_organization, region\)",
     ):
         parse_config(with_changes(set_account(0, owner="ml-team")))
 

@@ -69,7 +69,9 @@ def test_without_ou_arns_the_whole_organization_is_the_principal():
 
 
 def test_an_account_outside_the_organization_is_invited_and_invites():
-    raw = organization(accounts=[*ORGANIZATION["accounts"], {**PARTNER, "outside_organization": True}])
+    raw = organization(
+        accounts=[*ORGANIZATION["accounts"], {**PARTNER, "outside_organization": True}]
+    )
     plans = plans_by_name(raw)
     training = plans["training"]
     assert training.share_principals == (OU, "999999999999")
@@ -87,7 +89,9 @@ def test_other_topologies_share_with_account_ids_which_need_no_invitation_in_the
     plans = plans_by_name(raw)
     assert plans["training"].share_principals == ("333333333333", "444444444444")
     assert plans["production"].share_principals == ("222222222222",)
-    assert all(not p.allow_external_principals and not p.accepts_invitations for p in plans.values())
+    assert all(
+        not p.allow_external_principals and not p.accepts_invitations for p in plans.values()
+    )
 
 
 def test_the_management_stack_is_named_after_the_organization():
@@ -100,7 +104,11 @@ def test_the_management_stack_is_named_after_the_organization():
 INVALID = {
     "organization ARN malformed": (
         organization(sharing={"organization_arn": "arn:aws:organizations::111111111111:o-abc"}),
-        ["sharing.organization_arn", "'arn:aws:organizations::111111111111:o-abc'", "not an organization ARN"],
+        [
+            "sharing.organization_arn",
+            "'arn:aws:organizations::111111111111:o-abc'",
+            "not an organization ARN",
+        ],
     ),
     "an OU ARN as the organization": (
         organization(sharing={"organization_arn": OU}),
@@ -112,13 +120,17 @@ INVALID = {
     ),
     "OU of another organization": (
         organization(
-            sharing={"ou_arns": ["arn:aws:organizations::111111111111:ou/o-zzzzzzzzzz/ou-ab12-cdef3456"]}
+            sharing={
+                "ou_arns": ["arn:aws:organizations::111111111111:ou/o-zzzzzzzzzz/ou-ab12-cdef3456"]
+            }
         ),
         ["ou_arns[0]", "organization id 'o-zzzzzzzzzz'", "'o-abc123defg'"],
     ),
     "OU of another management account": (
         organization(
-            sharing={"ou_arns": ["arn:aws:organizations::555555555555:ou/o-abc123defg/ou-ab12-cdef3456"]}
+            sharing={
+                "ou_arns": ["arn:aws:organizations::555555555555:ou/o-abc123defg/ou-ab12-cdef3456"]
+            }
         ),
         ["ou_arns[0]", "management account '555555555555'"],
     ),
@@ -163,7 +175,12 @@ INVALID = {
         organization(
             accounts=[
                 *ORGANIZATION["accounts"],
-                {"id": "111111111111", "name": "mgmt", "region": "us-east-1", "outside_organization": True},
+                {
+                    "id": "111111111111",
+                    "name": "mgmt",
+                    "region": "us-east-1",
+                    "outside_organization": True,
+                },
             ]
         ),
         ["accounts[3]", "management account", "cannot be outside_organization"],

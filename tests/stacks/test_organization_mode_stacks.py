@@ -78,7 +78,8 @@ def test_producers_share_with_the_ou_without_external_principals(organization_ap
 def test_consumers_in_the_organization_have_no_acceptor(organization_app):
     for name, template in organization_app.templates.items():
         handlers = [
-            f["Properties"].get("Handler") for f in of_type(template, "AWS::Lambda::Function").values()
+            f["Properties"].get("Handler")
+            for f in of_type(template, "AWS::Lambda::Function").values()
         ]
         assert "invitation_acceptor.handler.handle" not in handlers, name
 
@@ -118,3 +119,37 @@ def test_the_management_stack_enables_ram_sharing_with_least_privilege(organizat
     }
     environment = organization_app.outdir / "manifest.json"
     assert '"aws://111111111111/us-east-1"' in environment.read_text()
+
+
+# ---------------------------------------------------------------------------- review gates
+ORGANIZATION_SNAPSHOTS = [MANAGEMENT_STACK, "LineageSharing-training-us-east-1"]
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    from syrupy.extensions.json import JSONSnapshotExtension
+
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("stack_name", ORGANIZATION_SNAPSHOTS)
+def test_organization_mode_stack_snapshot(organization_app, snapshot_json, stack_name):
+    from tests.stacks.test_template_snapshots import masked
+
+    assert masked(organization_app.templates[stack_name]) == snapshot_json
+
+
+def test_cdk_nag_and_cfn_lint_are_clean_in_organization_mode(mixed_app, organization_app):
+    from cfnlint.api import ManualArgs, lint_file
+
+    from tests.test_quality_gates import CFN_LINT_IGNORED
+
+    for synthesized in (mixed_app, organization_app):
+        report = (synthesized.outdir / "validation-report.json").read_text()
+        assert '"pluginReports": []' in report
+    for stack_name in organization_app.templates:  # the partner's stacks are like any invitee's
+        matches = lint_file(
+            organization_app.template_path(stack_name),
+            config=ManualArgs(regions=["us-east-1"], ignore_checks=CFN_LINT_IGNORED),
+        )
+        assert [str(m) for m in matches] == [], stack_name

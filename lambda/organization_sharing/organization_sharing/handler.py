@@ -85,7 +85,10 @@ def default_ram_client() -> Any:
 
 
 def on_event(event: Mapping[str, Any], context: Any, ram: Any = None) -> dict[str, Any]:
-    fields = {"request_type": event.get("RequestType"), "logical_resource_id": event.get("LogicalResourceId")}
+    fields = {
+        "request_type": event.get("RequestType"),
+        "logical_resource_id": event.get("LogicalResourceId"),
+    }
     try:
         plan = plan_request(event, caller_account_of(context.invoked_function_arn))
         if plan.action is Action.ENABLE:
@@ -94,10 +97,17 @@ def on_event(event: Mapping[str, Any], context: Any, ram: Any = None) -> dict[st
             enable_sharing(ram or default_ram_client())
         logger.info(
             plan.action.value,
-            extra={**fields, "action": plan.action.value, "reason": plan.reason,
-                   "physical_resource_id": plan.physical_resource_id},
+            extra={
+                **fields,
+                "action": plan.action.value,
+                "reason": plan.reason,
+                "physical_resource_id": plan.physical_resource_id,
+            },
         )
     except Exception as error:
-        logger.exception("error", extra={**fields, "action": "error", "reason": f"{type(error).__name__}: {error}"})
+        logger.exception(
+            "error",
+            extra={**fields, "action": "error", "reason": f"{type(error).__name__}: {error}"},
+        )
         raise
     return {"PhysicalResourceId": plan.physical_resource_id}
