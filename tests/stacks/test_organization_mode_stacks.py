@@ -4,29 +4,15 @@ in-organization consumers have no acceptor, and the management account gets its 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from tests.conftest import REPO_ROOT
-
-ORGANIZATION_CONFIG = REPO_ROOT / "config" / "example-organization.yaml"
-RAW = yaml.safe_load(ORGANIZATION_CONFIG.read_text())
-OU = RAW["sharing"]["ou_arns"][0]
-PARTNER = "999999999999"
-MANAGEMENT_STACK = "LineageSharingOrganization-o-abc123defg"
-
-
-def in_organization_only(raw: dict) -> dict:
-    return {**raw, "accounts": [a for a in raw["accounts"] if not a.get("outside_organization")]}
-
-
-@pytest.fixture(scope="session")
-def organization_app(synthesize_config):
-    return synthesize_config(in_organization_only(RAW))
-
-
-@pytest.fixture(scope="session")
-def mixed_app(synthesize_config):
-    return synthesize_config(RAW)
+from tests.organization_configs import (  # noqa: F401 (fixtures)
+    MANAGEMENT_STACK,
+    OU,
+    PARTNER,
+    RAW,
+    mixed_app,
+    organization_app,
+)
 
 
 def of_type(template: dict, resource_type: str) -> dict[str, dict]:
