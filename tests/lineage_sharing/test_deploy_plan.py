@@ -8,7 +8,6 @@ from lineage_sharing.cloud_assembly import (
     read_cloud_assembly,
 )
 from lineage_sharing.deploy_plan import cdk_command, deploy_command, deploy_steps
-from tests.organization_configs import mixed_app  # noqa: F401 (fixture)
 
 
 def names(step) -> list[str]:

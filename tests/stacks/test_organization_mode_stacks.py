@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.organization_configs import (  # noqa: F401 (fixtures)
-    MANAGEMENT_STACK,
-    OU,
-    PARTNER,
-    RAW,
-    mixed_app,
-    organization_app,
-)
+from tests.organization_configs import MANAGEMENT_STACK, OU, PARTNER, RAW
 
 
 def of_type(template: dict, resource_type: str) -> dict[str, dict]:
