@@ -3,7 +3,8 @@
 In invitation mode every consumer's acceptor role is fenced to its producers' account ids, and
 every producer's share lists its consumers. Both grow with the fleet; past these numbers the
 stacks would synthesize but fail to deploy, so the config is refused, naming the limit.
-Sharing through AWS Organizations (an organization or OU as the principal) needs neither list.
+Sharing through AWS Organizations (`sharing: {mode: organization}`: an organization or OU as
+the principal) needs neither list: only accounts outside the organization are listed there.
 The templates themselves are measured against every deploy-time limit after synthesis
 (lineage_sharing/deploy_limits.py).
 """
@@ -34,9 +35,12 @@ def capacity_problems(plans: Sequence[StackPlan]) -> Iterable[str]:
     fence_capacity = max_producers_per_consumer()
     for plan in plans:
         where = f"{plan.account.name} ({plan.account.id}) in {plan.region}"
-        if len(plan.producers) > fence_capacity:
+        # Only producers that invite need the fence: in organization mode, shares within the
+        # organization need no acceptance (config/model.py, StackPlan.inviting_producers).
+        inviting = plan.inviting_producers
+        if len(inviting) > fence_capacity:
             yield (
-                f"accounts: {where} would accept invitations from {len(plan.producers):,} "
+                f"accounts: {where} would accept invitations from {len(inviting):,} "
                 f"producers, but its acceptor role can be fenced to at most {fence_capacity:,} "
                 f"(IAM: {aws_limits.IAM_INLINE_POLICIES_PER_ROLE_CHARS:,} characters of inline "
                 f"policy per role, {aws_limits.IAM_MANAGED_POLICY_CHARS:,} per managed policy, "
@@ -58,9 +62,10 @@ def capacity_problems(plans: Sequence[StackPlan]) -> Iterable[str]:
                     f"policy{', association_writes doubles the ARNs' if query_role.association_writes else ''}); "
                     "remove query_role from this account, or give it fewer producers"
                 )
-        if len(plan.consumers) > RAM_PRINCIPALS_PER_SHARE:
+        principals = plan.share_principals  # one organization or OU stands for many accounts
+        if len(principals) > RAM_PRINCIPALS_PER_SHARE:
             yield (
-                f"accounts: {where} would share with {len(plan.consumers):,} consumers, but a "
+                f"accounts: {where} would share with {len(principals):,} principals, but a "
                 f"RAM resource share holds at most {RAM_PRINCIPALS_PER_SHARE:,} principals; "
                 f"{_ORGANIZATIONS_HINT}"
             )

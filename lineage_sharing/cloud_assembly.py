@@ -26,6 +26,8 @@ from lineage_sharing.config_record import (
 )
 
 SHARE_RESOURCE_TYPE = "Custom::LineageGroupShare"
+# The management account's stack in organization mode (stacks/organization_sharing_stack.py).
+ORGANIZATION_SHARING_RESOURCE_TYPE = "Custom::RamSharingWithOrganization"
 SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
 SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
 SHARE_RECONCILE_HANDLER = "share_manager.handler.reconcile"
@@ -64,6 +66,11 @@ class SynthesizedStack:
         ((logical_id, resource),) = shares.items()
         properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
         return logical_id, properties
+
+    @property
+    def enables_organization_sharing(self) -> bool:
+        """The management account's stack: RAM sharing with AWS Organizations."""
+        return bool(self._of_type(ORGANIZATION_SHARING_RESOURCE_TYPE))
 
     @property
     def shares_with(self) -> tuple[str, ...]:
@@ -211,15 +218,40 @@ def read_cloud_assembly(cdk_out: Path) -> list[SynthesizedStack]:
 def directed_pairs(
     stacks: Iterable[SynthesizedStack],
 ) -> list[tuple[SynthesizedStack, SynthesizedStack]]:
-    """(producer stack, consumer stack) for every share principal that has a stack."""
+    """(producer stack, consumer stack) for every consumer a share reaches that has a stack.
+
+    An account-id principal reaches that account. An organization or OU principal
+    (organization mode) reaches every other stack in the region whose account the share does
+    not list by id: accounts outside the organization are listed by id (and invited), the rest
+    of the config's accounts are in it, so the OU is how the share reaches them.
+    """
     by_location = {(s.account, s.region): s for s in stacks}
     pairs = []
     for producer in by_location.values():
-        for consumer_account in producer.shares_with:
+        listed = {p for p in producer.shares_with if p.isdigit()}
+        reached = set(listed)
+        if any(not p.isdigit() for p in producer.shares_with):
+            reached |= {
+                account
+                for account, region in by_location
+                if region == producer.region
+                and account != producer.account
+                and not by_location[(account, region)].enables_organization_sharing
+            }
+        for consumer_account in sorted(reached):
             consumer = by_location.get((consumer_account, producer.region))
             if consumer is not None:
                 pairs.append((producer, consumer))
     return sorted(pairs, key=lambda pair: (pair[0].name, pair[1].name))
+
+
+def pair_principal(producer: SynthesizedStack, consumer: SynthesizedStack) -> str:
+    """The principal of the producer's share that reaches the consumer: its account id, or the
+    organization/OU ARN(s) (organization mode; the first when there are several)."""
+    if consumer.account in producer.shares_with:
+        return consumer.account
+    organizational = [p for p in producer.shares_with if not p.isdigit()]
+    return organizational[0] if organizational else consumer.account
 
 
 class InputError(Exception):

@@ -6,7 +6,9 @@ actually synthesized: which stacks share, with whom, and whom each acceptor trus
 Order: a consumer's stack goes before the stacks of the producers that share with it, so its
 acceptor exists when the invitation (and RAM's event about it) arrives. Accounts that share
 with each other both ways form a cycle that no order can satisfy; they are one step, and the
-consumer's scheduled sweep accepts what arrived before its acceptor existed.
+consumer's scheduled sweep accepts what arrived before its acceptor existed. In organization
+mode the management account's stack goes first of all: RAM refuses organization and OU
+principals until it has enabled sharing with AWS Organizations.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def deploy_steps(stacks: Sequence[SynthesizedStack]) -> list[DeployStep]:
     graph.add_nodes_from(stack.name for stack in stacks)
     for producer, consumer in directed_pairs(stacks):
         graph.add_edge(consumer.name, producer.name)  # the consumer first
+    for enabler in (stack for stack in stacks if stack.enables_organization_sharing):
+        for stack in stacks:
+            if stack is not enabler:
+                graph.add_edge(enabler.name, stack.name)
     by_name = {stack.name: stack for stack in stacks}
     condensed = nx.condensation(graph)
     steps = []
@@ -72,7 +78,13 @@ def render(
     profile_for: ProfileFor = lambda account: None,
 ) -> str:
     def who(ids: tuple[str, ...]) -> str:
-        return ", ".join(f"{names.get(i, '?')} ({i})" for i in ids) or "-"
+        # An organization or OU ARN (organization mode) stands for itself.
+        return ", ".join(f"{names.get(i, '?')} ({i})" if i.isdigit() else i for i in ids) or "-"
+
+    def shares(stack: SynthesizedStack) -> str:
+        if stack.enables_organization_sharing:
+            return "- (enables RAM sharing with AWS Organizations)"
+        return who(stack.shares_with)
 
     header = (
         "stack",
@@ -86,7 +98,7 @@ def render(
             s.name,
             f"{names.get(s.account, '?')} ({s.account})",
             s.region,
-            who(s.shares_with),
+            shares(s),
             who(s.accepts_from),
         )
         for s in stacks

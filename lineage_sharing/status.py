@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lineage_sharing.cloud_assembly import SynthesizedStack, directed_pairs
+from lineage_sharing.cloud_assembly import SynthesizedStack, directed_pairs, pair_principal
 from lineage_sharing.credentials import AccountAccessError, partition_of
 from lineage_sharing.status_diagnosis import (
     FAILING,
@@ -349,4 +349,5 @@ def _pair_context(
         reconcile_minutes=int(reconcile[0].total_seconds() // 60) if reconcile else None,
         sweep_minutes=int(sweep.total_seconds() // 60) if sweep else None,
         producer_bootstraps=producer.bootstraps_lineage_group,
+        principal="" if (p := pair_principal(producer, consumer)) == consumer.account else p,
     )

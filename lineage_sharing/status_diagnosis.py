@@ -88,6 +88,17 @@ class PairContext:
     reconcile_minutes: int | None  # the producer's reconcile schedule, from its template
     sweep_minutes: int | None  # the consumer's acceptor schedule, from its template
     producer_bootstraps: bool = False  # the producer stack creates a marker context if needed
+    # The share's principal that reaches the consumer: its account id (""), or in organization
+    # mode the organization/OU ARN, which needs no invitation.
+    principal: str = ""
+
+    @property
+    def principal_key(self) -> str:
+        return self.principal or self.consumer_account
+
+    @property
+    def through_organization(self) -> bool:
+        return self.principal_key != self.consumer_account
 
 
 @dataclass(frozen=True)
@@ -202,10 +213,20 @@ def _principal_finding(
     pair: PairContext, facts: ProducerFacts, invitation: Invitation | None
 ) -> _Finding | None:
     p, c = pair.producer, pair.consumer
-    association = facts.principals.get(pair.consumer_account)
+    association = facts.principals.get(pair.principal_key)
     status = association.status if association else None
     if status == "ASSOCIATED":
         return None
+    if pair.through_organization:
+        detail = f": {association.message}" if association and association.message else ""
+        return _Finding(
+            FAILING if status not in ("ASSOCIATING",) else PENDING,
+            f"{p}'s share reaches {c} through {pair.principal}, whose association is "
+            f"{status or 'missing'}{detail} (no invitation is involved)",
+            "RAM refuses organization and OU principals until the management account has "
+            "enabled sharing with AWS Organizations: deploy its stack first (`lineage-sharing "
+            f"plan` lists it), then `{pair.deploy_producer}`",
+        )
     decided = invitation.status if invitation else None
     if decided == "REJECTED":
         return _Finding(
@@ -276,7 +297,8 @@ def _invitation_finding(pair: PairContext, invitation: Invitation | None) -> _Fi
 
 
 def _policy_finding(pair: PairContext, facts: ProducerFacts) -> _Finding | None:
-    if facts.policy_org_wide or (
+    # An organization or OU principal: RAM writes Principal "*" with an organization condition.
+    if (pair.through_organization and facts.policy_org_wide) or (
         facts.policy_accounts is not None and pair.consumer_account in facts.policy_accounts
     ):
         return None
@@ -325,6 +347,16 @@ def _read_finding(pair: PairContext, facts: ProducerFacts, read: ReadResult | No
             f"{pair.producer} is one of {pair.consumer}'s producers in the config and run "
             f"`{pair.deploy_consumer}`; nothing outside the stack may deny it (SCP, boundary)",
         )
+    if "AccessDenied" in read.error_code and pair.through_organization:
+        return _Finding(
+            FAILING,
+            f"RAM shares {pair.producer}'s lineage with {pair.principal}, but the read was "
+            f"denied: {read.detail}",
+            f"check that {pair.consumer} is in {pair.principal} (an account that left the OU "
+            "or organization loses access), or mark it outside_organization in the config; "
+            f"the identity this check runs as in {pair.consumer} also needs "
+            "sagemaker:DescribeContext and sagemaker:QueryLineage on the producer's ARNs",
+        )
     if "AccessDenied" in read.error_code:
         return _Finding(
             FAILING,
@@ -344,10 +376,12 @@ def _status(
     finding: _Finding,
 ) -> PairStatus:
     share = facts.share if facts else None
-    principal = facts.principals.get(pair.consumer_account) if facts else None
+    principal = facts.principals.get(pair.principal_key) if facts else None
     policy = None
     if facts is not None and facts.lineage_group_arn is not None:
-        policy = facts.policy_org_wide or pair.consumer_account in (facts.policy_accounts or ())
+        policy = (pair.through_organization and facts.policy_org_wide) or (
+            pair.consumer_account in (facts.policy_accounts or ())
+        )
     return PairStatus(
         producer=pair.producer,
         consumer=pair.consumer,

@@ -18,6 +18,8 @@ import app as cdk_app  # noqa: E402
 from config.model import SharingConfig, load_config  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Session fixtures of organization mode (config/example-organization.yaml).
+pytest_plugins = ["tests.organization_configs"]
 EXAMPLE_CONFIG = REPO_ROOT / "config" / "example.yaml"
 
 

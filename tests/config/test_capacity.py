@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import capacity
-from config.model import ConfigError, parse_config
+from config.model import ConfigError, parse_config, plan_stacks
 from lineage_constructs.acceptor_layout import max_producers_per_consumer
 
 
@@ -47,7 +47,7 @@ def test_a_producer_beyond_the_principals_of_one_share_is_refused(monkeypatch):
     with pytest.raises(ConfigError) as caught:
         parse_config(hub_config(4, "hub-to-spokes"))
     message = str(caught.value)
-    assert "hub (100000000000) in us-east-1 would share with 4 consumers" in message
+    assert "hub (100000000000) in us-east-1 would share with 4 principals" in message
     assert "a RAM resource share holds at most 3 principals" in message
     assert "share through AWS Organizations instead" in message
 
@@ -76,3 +76,39 @@ def test_a_query_role_beyond_the_producers_it_can_name_is_refused(writes, most):
     message = str(caught.value)
     assert f"its query_role would name the lineage ARNs of {most + 1} producers" in message
     assert f"at most {most} fit" in message and "6,144 characters per managed policy" in message
+
+
+ORGANIZATION_SHARING = {
+    "mode": "organization",
+    "organization_arn": "arn:aws:organizations::100000000000:organization/o-abc123defg",
+    "management_account_region": "us-east-1",
+}
+
+
+def test_organization_mode_takes_what_invitations_cannot_fence():
+    """The refusal above suggests organization mode: the same config fits there, since shares
+    within the organization need no acceptor and so no fence."""
+    too_many = max_producers_per_consumer() + 1
+    raw = {**hub_config(too_many, "spokes-to-hub"), "sharing": ORGANIZATION_SHARING}
+    plans = {plan.account.name: plan for plan in plan_stacks(parse_config(raw))}
+    assert len(plans["hub"].producers) == too_many
+    assert plans["hub"].inviting_producers == ()
+
+
+def test_in_organization_mode_outside_accounts_still_count_against_the_fence():
+    too_many = max_producers_per_consumer() + 1
+    raw = hub_config(too_many, "spokes-to-hub")
+    for spoke in raw["accounts"][1:]:
+        spoke["outside_organization"] = True
+    with pytest.raises(ConfigError, match=f"would accept invitations from {too_many:,}"):
+        parse_config({**raw, "sharing": ORGANIZATION_SHARING})
+
+
+def test_a_producer_sharing_with_an_organization_counts_one_principal(monkeypatch):
+    monkeypatch.setattr(capacity, "RAM_PRINCIPALS_PER_SHARE", 3)
+    accounts = hub_config(4, "hub-to-spokes")["accounts"]
+    raw = {"accounts": accounts, "topology": {"type": "mesh"}, "sharing": ORGANIZATION_SHARING}
+    plans = plan_stacks(parse_config(raw))  # 4 consumers each, one principal: the organization
+    assert {plan.share_principals for plan in plans} == {
+        (ORGANIZATION_SHARING["organization_arn"],)
+    }

@@ -63,3 +63,16 @@ def test_commands_quote_what_the_shell_would_split():
         "npx cdk deploy LineageSharing-a-us-east-1 -c 'config=my configs/a.yaml' "
         "--profile 'ml admin'"
     )
+
+
+def test_in_organization_mode_the_management_stack_goes_first(mixed_app):
+    from tests.organization_configs import MANAGEMENT_STACK
+
+    steps = deploy_steps(read_cloud_assembly(mixed_app.outdir))
+    assert names(steps[0]) == [MANAGEMENT_STACK]
+    # The partner is invited by both producers and invites them: a consumer-first cycle.
+    assert sorted(n for step in steps[1:] for n in names(step)) == [
+        "LineageSharing-partner-us-east-1",
+        "LineageSharing-production-us-east-1",
+        "LineageSharing-training-us-east-1",
+    ]

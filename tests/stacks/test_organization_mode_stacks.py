@@ -4,29 +4,8 @@ in-organization consumers have no acceptor, and the management account gets its 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from tests.conftest import REPO_ROOT
-
-ORGANIZATION_CONFIG = REPO_ROOT / "config" / "example-organization.yaml"
-RAW = yaml.safe_load(ORGANIZATION_CONFIG.read_text())
-OU = RAW["sharing"]["ou_arns"][0]
-PARTNER = "999999999999"
-MANAGEMENT_STACK = "LineageSharingOrganization-o-abc123defg"
-
-
-def in_organization_only(raw: dict) -> dict:
-    return {**raw, "accounts": [a for a in raw["accounts"] if not a.get("outside_organization")]}
-
-
-@pytest.fixture(scope="session")
-def organization_app(synthesize_config):
-    return synthesize_config(in_organization_only(RAW))
-
-
-@pytest.fixture(scope="session")
-def mixed_app(synthesize_config):
-    return synthesize_config(RAW)
+from tests.organization_configs import MANAGEMENT_STACK, OU, PARTNER, RAW
 
 
 def of_type(template: dict, resource_type: str) -> dict[str, dict]:
@@ -119,3 +98,37 @@ def test_the_management_stack_enables_ram_sharing_with_least_privilege(organizat
     }
     environment = organization_app.outdir / "manifest.json"
     assert '"aws://111111111111/us-east-1"' in environment.read_text()
+
+
+# ---------------------------------------------------------------------------- review gates
+ORGANIZATION_SNAPSHOTS = [MANAGEMENT_STACK, "LineageSharing-training-us-east-1"]
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    from syrupy.extensions.json import JSONSnapshotExtension
+
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("stack_name", ORGANIZATION_SNAPSHOTS)
+def test_organization_mode_stack_snapshot(organization_app, snapshot_json, stack_name):
+    from tests.stacks.test_template_snapshots import masked
+
+    assert masked(organization_app.templates[stack_name]) == snapshot_json
+
+
+def test_cdk_nag_and_cfn_lint_are_clean_in_organization_mode(mixed_app, organization_app):
+    from cfnlint.api import ManualArgs, lint_file
+
+    from tests.test_quality_gates import CFN_LINT_IGNORED
+
+    for synthesized in (mixed_app, organization_app):
+        report = (synthesized.outdir / "validation-report.json").read_text()
+        assert '"pluginReports": []' in report
+    for stack_name in organization_app.templates:  # the partner's stacks are like any invitee's
+        matches = lint_file(
+            organization_app.template_path(stack_name),
+            config=ManualArgs(regions=["us-east-1"], ignore_checks=CFN_LINT_IGNORED),
+        )
+        assert [str(m) for m in matches] == [], stack_name
