@@ -3,6 +3,8 @@ monitoring (metrics, alarms, a dashboard, notifications) and, opt-in, a consumer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import CfnOutput, Duration, Environment, Stack, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
@@ -19,6 +21,44 @@ from lineage_constructs.sharing_monitoring import (
     ReconcileMonitoring,
 )
 from lineage_sharing.cloud_assembly import QUERY_ROLE_PREFIX
+
+
+class ProducerPart:
+    """The share of the account's own lineage group with its outputs and monitoring."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        config: SharingConfig,
+        *,
+        principals: Sequence[str],
+        allow_external_principals: bool,
+    ) -> None:
+        sweep_interval = Duration.minutes(config.sweep_interval_minutes)
+        self.share = LineageGroupShare(
+            stack,
+            "LineageGroupShare",
+            share_name=config.share_name,
+            principals=principals,
+            allow_external_principals=allow_external_principals,
+            bootstrap_lineage_group=config.bootstrap_lineage_group,
+            tags=config.tags,
+            log_retention=RETENTION_BY_DAYS[config.log_retention_days],
+            reconcile_interval=sweep_interval,
+        )
+        CfnOutput(stack, "LineageGroupArn", value=self.share.lineage_group_arn)
+        CfnOutput(stack, "ResourceShareArn", value=self.share.resource_share_arn)
+        reconciling = ReconcileMonitoring(
+            stack,
+            "ReconcileMonitoring",
+            function=self.share.reconcile_function,
+            reconcile_interval=sweep_interval,
+        )
+        self.alarms: list[cloudwatch.Alarm] = [
+            self.share.reconcile_errors_alarm,
+            *reconciling.alarms,
+        ]
+        self.widgets = reconciling.widgets
 
 
 def query_role_name(region: str) -> str:
@@ -46,29 +86,16 @@ class LineageSharingStack(Stack):
         functions = {}
 
         if plan.shares:
-            share = LineageGroupShare(
+            producer = ProducerPart(
                 self,
-                "LineageGroupShare",
-                share_name=config.share_name,
+                config,
                 # Account ids, or the organization/OU ARNs in organization mode.
                 principals=plan.share_principals,
                 allow_external_principals=plan.allow_external_principals,
-                bootstrap_lineage_group=config.bootstrap_lineage_group,
-                tags=config.tags,
-                log_retention=log_retention,
-                reconcile_interval=sweep_interval,
             )
-            CfnOutput(self, "LineageGroupArn", value=share.lineage_group_arn)
-            CfnOutput(self, "ResourceShareArn", value=share.resource_share_arn)
-            reconciling = ReconcileMonitoring(
-                self,
-                "ReconcileMonitoring",
-                function=share.reconcile_function,
-                reconcile_interval=sweep_interval,
-            )
-            alarms += [share.reconcile_errors_alarm, *reconciling.alarms]
-            widget_rows.append(reconciling.widgets)
-            functions.update(share.functions)
+            alarms += producer.alarms
+            widget_rows.append(producer.widgets)
+            functions.update(producer.share.functions)
 
         if plan.accepts_invitations:
             # In organization mode only producers outside the organization (or all, for an

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import CfnOutput, Duration, Environment, Fn, Stack, Tags
+from aws_cdk import CfnOutput, Environment, Fn, Stack, Tags
 from aws_cdk import aws_cloudformation as cloudformation
 from constructs import Construct
 
 from config.model import SharingConfig
 from config.rollout_plan import AssetBucketPlan, StackSetPlan
 from lineage_constructs.alarm_notifications import AlarmNotifications
-from lineage_constructs.handler_function import RETENTION_BY_DAYS
-from lineage_constructs.lineage_share import LineageGroupShare
-from lineage_constructs.sharing_monitoring import OperationsDashboard, ReconcileMonitoring
+from lineage_constructs.sharing_monitoring import OperationsDashboard
 from lineage_constructs.stack_set_template import (
     OrganizationReadableBucket,
     StackSetTemplateSynthesizer,
 )
+from stacks.lineage_sharing_stack import ProducerPart
 
 MEMBER_STACK_ID = "Member"
 
@@ -50,32 +49,16 @@ class StackSetMemberStack(Stack):
             description="SageMaker lineage sharing with the organization (StackSet member "
             f"of {plan.stack_set_name})",
         )
-        share = LineageGroupShare(
-            self,
-            "LineageGroupShare",
-            share_name=config.share_name,
-            principals=plan.share_principals,
-            allow_external_principals=False,
-            bootstrap_lineage_group=config.bootstrap_lineage_group,
-            tags=config.tags,
-            log_retention=RETENTION_BY_DAYS[config.log_retention_days],
-            reconcile_interval=Duration.minutes(config.sweep_interval_minutes),
-        )
-        CfnOutput(self, "LineageGroupArn", value=share.lineage_group_arn)
-        CfnOutput(self, "ResourceShareArn", value=share.resource_share_arn)
-        reconciling = ReconcileMonitoring(
-            self,
-            "ReconcileMonitoring",
-            function=share.reconcile_function,
-            reconcile_interval=Duration.minutes(config.sweep_interval_minutes),
+        producer = ProducerPart(
+            self, config, principals=plan.share_principals, allow_external_principals=False
         )
         OperationsDashboard(
             self,
             "Dashboard",
             dashboard_name=Fn.sub(f"{plan.stack_set_name}-${{AWS::Region}}"),
-            alarms=[share.reconcile_errors_alarm, *reconciling.alarms],
-            widget_rows=[reconciling.widgets],
-            functions=share.functions,
+            alarms=producer.alarms,
+            widget_rows=[producer.widgets],
+            functions=producer.share.functions,
         )
         notifications = config.alarm_notifications
         if notifications is not None and notifications.emails:
