@@ -83,3 +83,25 @@ class Organizations:
             if organization.accounts_of(principal):
                 return organization
         return None
+
+    def move_into(self, organization: Organization, account: str, ou_arn: str) -> None:
+        """An account created in (or moved into) an OU: every OU principal covers it from now."""
+        owner = self._by_account.get(account)
+        if owner is not None and owner is not organization:
+            raise ValueError(f"account {account} is in organization {owner.id} already")
+        if ou_arn not in organization.ou_members:
+            raise ValueError(f"{ou_arn} is not an OU of {organization.id}")
+        for unit, members in organization.ou_members.items():
+            organization.ou_members[unit] = members - {account}
+        organization.ou_members[ou_arn] |= {account}
+        organization.accounts |= {account}
+        self._by_account[account] = organization
+
+    def remove(self, organization: Organization, account: str) -> None:
+        """An account that leaves the organization."""
+        if account == organization.management_account:
+            raise ValueError("the management account cannot leave its organization")
+        for unit, members in organization.ou_members.items():
+            organization.ou_members[unit] = members - {account}
+        organization.accounts -= {account}
+        self._by_account.pop(account, None)

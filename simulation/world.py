@@ -234,6 +234,16 @@ class World:
             self.add_account(account)
         return organization
 
+    def move_into_organization(
+        self, organization: Organization, account: str, ou_name: str
+    ) -> None:
+        """An account that joins (is created in, or moved into) one of the organization's OUs."""
+        self.add_account(account)
+        self._organizations.move_into(organization, account, organization.ou_arns[ou_name])
+
+    def leave_organization(self, organization: Organization, account: str) -> None:
+        self._organizations.remove(organization, account)
+
     def client(
         self, service: str, *, account: str, region: str, principal_arn: str | None = None
     ) -> Any:
