@@ -48,6 +48,13 @@ PIPELINE_NAME = "LineageSharingPipeline"
 EXECUTION_POLICY_STACK_PREFIX = "LineageSharingExecutionPolicy"
 
 
+def is_rollout_stack(stack_name: str) -> bool:
+    """A stack of the rollout machinery (pipelines, execution policies, the StackSet and its
+    buckets), not one that shares or receives: `lineage-sharing plan`/`status` leave it out."""
+    prefixes = (PIPELINE_NAME, EXECUTION_POLICY_STACK_PREFIX, STACK_SET_STACK_NAME)
+    return stack_name.startswith(prefixes)
+
+
 class Step(IntEnum):
     """Deploy order inside a wave."""
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from config.model import ConfigError, SharingConfig, load_config
+from config.rollout_plan import is_rollout_stack
 from lineage_sharing.config_record import (
     ConfigRecord,
     ConfigRecordError,
@@ -207,7 +208,7 @@ def read_cloud_assembly(cdk_out: Path) -> list[SynthesizedStack]:
     manifest = json.loads((cdk_out / "manifest.json").read_text())
     stacks = []
     for name, artifact in sorted(manifest["artifacts"].items()):
-        if artifact["type"] != "aws:cloudformation:stack":
+        if artifact["type"] != "aws:cloudformation:stack" or is_rollout_stack(name):
             continue
         account, region = artifact["environment"].removeprefix("aws://").split("/")
         template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())

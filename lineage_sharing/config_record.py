@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from config.model import SharingConfig
+from config.rollout_plan import is_rollout_stack
 
 METADATA_TYPE = "lineage-sharing:config"
 
@@ -62,7 +63,7 @@ def read_config_records(cdk_out: Path) -> dict[str, ConfigRecord | None]:
     manifest = json.loads((cdk_out / "manifest.json").read_text())
     records: dict[str, ConfigRecord | None] = {}
     for name, artifact in sorted(manifest["artifacts"].items()):
-        if artifact["type"] != "aws:cloudformation:stack":
+        if artifact["type"] != "aws:cloudformation:stack" or is_rollout_stack(name):
             continue
         # Newer cloud assemblies move metadata into a file of its own; older ones inline it.
         metadata = artifact.get("metadata", {})
