@@ -32,6 +32,7 @@ SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
 SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
 SHARE_RECONCILE_HANDLER = "share_manager.handler.reconcile"
 ACCEPTOR_HANDLER = "invitation_acceptor.handler.handle"
+ORGANIZATION_SHARING_HANDLER = "organization_sharing.handler.on_event"
 ACCEPTOR_ALLOW_LIST_PARAMETERS = "ALLOWED_PRODUCERS_PARAMETERS"
 QUERY_ROLE_PREFIX = "LineageSharingQuery-"  # stacks/lineage_sharing_stack.py names it
 
@@ -71,6 +72,16 @@ class SynthesizedStack:
     def enables_organization_sharing(self) -> bool:
         """The management account's stack: RAM sharing with AWS Organizations."""
         return bool(self._of_type(ORGANIZATION_SHARING_RESOURCE_TYPE))
+
+    @property
+    def organization_sharing(self) -> tuple[str, dict[str, Any]] | None:
+        """(logical id, properties) of the management stack's custom resource, if this is it."""
+        found = self._of_type(ORGANIZATION_SHARING_RESOURCE_TYPE)
+        if not found:
+            return None
+        ((logical_id, resource),) = found.items()
+        properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
+        return logical_id, properties
 
     @property
     def shares_with(self) -> tuple[str, ...]:

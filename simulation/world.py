@@ -225,14 +225,24 @@ class World:
         units: Mapping[str, Sequence[str]],
         *,
         ram_sharing_enabled: bool = False,
+        organization_id: str | None = None,
+        ou_ids: Mapping[str, str] | None = None,
     ) -> Organization:
         """An organization with one OU per entry; RAM org sharing stays off unless asked for
-        (EnableSharingWithAwsOrganization from the management account turns it on)."""
-        organization = self._organizations.create(management_account, units)
+        (EnableSharingWithAwsOrganization from the management account turns it on).
+        `organization_id` and `ou_ids` give the ids a config names (else generated)."""
+        organization = self._organizations.create(
+            management_account, units, organization_id=organization_id, ou_ids=ou_ids
+        )
         organization.ram_sharing_enabled = ram_sharing_enabled
         for account in organization.accounts:
             self.add_account(account)
         return organization
+
+    def join_organization(self, organization: Organization, account: str, ou_arn: str) -> None:
+        """An account joins the organization, into the OU (or moves there from another OU)."""
+        self.add_account(account)
+        self._organizations.join(organization, account, ou_arn)
 
     def client(
         self, service: str, *, account: str, region: str, principal_arn: str | None = None
