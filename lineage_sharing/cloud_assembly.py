@@ -281,8 +281,13 @@ class AssemblyInputs:
 
     @property
     def names(self) -> dict[str, str]:
-        """account id -> friendly name from the config."""
-        return {account.id: account.name for account in self.config.accounts}
+        """account id -> friendly name from the config (and the organization's management
+        account in organization mode, which the config need not list)."""
+        names = {account.id: account.name for account in self.config.accounts}
+        management = self.config.sharing.management_account
+        if management is not None:
+            names.setdefault(management, "management")
+        return names
 
     @property
     def deploy_config_path(self) -> str:
