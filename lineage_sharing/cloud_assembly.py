@@ -58,15 +58,20 @@ class SynthesizedStack:
         return None
 
     # ------------------------------------------------------------------ producer part
-    @cached_property
-    def share(self) -> tuple[str, dict[str, Any]] | None:
-        """(logical id, properties as CloudFormation passes them to the handler)."""
-        shares = self._of_type(SHARE_RESOURCE_TYPE)
-        if not shares:
+    def _custom_resource(self, resource_type: str) -> tuple[str, dict[str, Any]] | None:
+        """(logical id, properties as CloudFormation passes them to the handler) of the one
+        custom resource of that type, if the stack has it."""
+        found = self._of_type(resource_type)
+        if not found:
             return None
-        ((logical_id, resource),) = shares.items()
+        ((logical_id, resource),) = found.items()
         properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
         return logical_id, properties
+
+    @cached_property
+    def share(self) -> tuple[str, dict[str, Any]] | None:
+        """(logical id, properties) of the lineage group share."""
+        return self._custom_resource(SHARE_RESOURCE_TYPE)
 
     @property
     def enables_organization_sharing(self) -> bool:
@@ -76,12 +81,7 @@ class SynthesizedStack:
     @property
     def organization_sharing(self) -> tuple[str, dict[str, Any]] | None:
         """(logical id, properties) of the management stack's custom resource, if this is it."""
-        found = self._of_type(ORGANIZATION_SHARING_RESOURCE_TYPE)
-        if not found:
-            return None
-        ((logical_id, resource),) = found.items()
-        properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
-        return logical_id, properties
+        return self._custom_resource(ORGANIZATION_SHARING_RESOURCE_TYPE)
 
     @property
     def shares_with(self) -> tuple[str, ...]:
