@@ -239,8 +239,10 @@ class World:
             self.add_account(account)
         return organization
 
-    def join_organization(self, organization: Organization, account: str, ou_arn: str) -> None:
-        """An account joins the organization, into the OU (or moves there from another OU)."""
+    def join_organization(
+        self, organization: Organization, account: str, ou_arn: str | None
+    ) -> None:
+        """An account joins the organization, into the OU (None: under the root)."""
         self.add_account(account)
         self._organizations.join(organization, account, ou_arn)
 
