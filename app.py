@@ -96,6 +96,7 @@ def synthesize_in_process(
     config_path: str | Path | None = None,
     *,
     plans: Sequence[StackPlan] | None = None,
+    organization_stack: bool | None = None,
 ) -> tuple[App, list]:
     """What `cdk synth` does, without the CLI: for tests and benchmarks.
 
@@ -106,7 +107,7 @@ def synthesize_in_process(
 
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     app = App(outdir=str(outdir), analytics_reporting=False, context=context)
-    stacks = build_app(app, config, config_path, plans=plans)
+    stacks = build_app(app, config, config_path, plans=plans, organization_stack=organization_stack)
     app.synth()
     return app, stacks
 

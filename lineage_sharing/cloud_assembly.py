@@ -33,6 +33,7 @@ SHARE_ON_EVENT_HANDLER = "share_manager.handler.on_event"
 SHARE_IS_COMPLETE_HANDLER = "share_manager.handler.is_complete"
 SHARE_RECONCILE_HANDLER = "share_manager.handler.reconcile"
 ACCEPTOR_HANDLER = "invitation_acceptor.handler.handle"
+ORGANIZATION_SHARING_HANDLER = "organization_sharing.handler.on_event"
 ACCEPTOR_ALLOW_LIST_PARAMETERS = "ALLOWED_PRODUCERS_PARAMETERS"
 QUERY_ROLE_PREFIX = "LineageSharingQuery-"  # stacks/lineage_sharing_stack.py names it
 
@@ -58,20 +59,30 @@ class SynthesizedStack:
         return None
 
     # ------------------------------------------------------------------ producer part
-    @cached_property
-    def share(self) -> tuple[str, dict[str, Any]] | None:
-        """(logical id, properties as CloudFormation passes them to the handler)."""
-        shares = self._of_type(SHARE_RESOURCE_TYPE)
-        if not shares:
+    def _custom_resource(self, resource_type: str) -> tuple[str, dict[str, Any]] | None:
+        """(logical id, properties as CloudFormation passes them to the handler) of the one
+        custom resource of that type, if the stack has it."""
+        found = self._of_type(resource_type)
+        if not found:
             return None
-        ((logical_id, resource),) = shares.items()
+        ((logical_id, resource),) = found.items()
         properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
         return logical_id, properties
+
+    @cached_property
+    def share(self) -> tuple[str, dict[str, Any]] | None:
+        """(logical id, properties) of the lineage group share."""
+        return self._custom_resource(SHARE_RESOURCE_TYPE)
 
     @property
     def enables_organization_sharing(self) -> bool:
         """The management account's stack: RAM sharing with AWS Organizations."""
         return bool(self._of_type(ORGANIZATION_SHARING_RESOURCE_TYPE))
+
+    @property
+    def organization_sharing(self) -> tuple[str, dict[str, Any]] | None:
+        """(logical id, properties) of the management stack's custom resource, if this is it."""
+        return self._custom_resource(ORGANIZATION_SHARING_RESOURCE_TYPE)
 
     @property
     def shares_with(self) -> tuple[str, ...]:
@@ -271,8 +282,13 @@ class AssemblyInputs:
 
     @property
     def names(self) -> dict[str, str]:
-        """account id -> friendly name from the config."""
-        return {account.id: account.name for account in self.config.accounts}
+        """account id -> friendly name from the config (and the organization's management
+        account in organization mode, which the config need not list)."""
+        names = {account.id: account.name for account in self.config.accounts}
+        management = self.config.sharing.management_account
+        if management is not None:
+            names.setdefault(management, "management")
+        return names
 
     @property
     def deploy_config_path(self) -> str:

@@ -54,6 +54,43 @@ def seed_existing_lineage(estate: SimulatedEstate, stacks: list[SynthesizedStack
         )
 
 
+def organization_from_templates(estate: SimulatedEstate, stacks: list[SynthesizedStack]) -> None:
+    """Organization mode: the organization the templates name, with the accounts they put in it.
+
+    The management stack names the organization; the producers' shares name its OUs. Every
+    other stack's account is a member, in the first OU (the root without OUs), except the
+    accounts an organization share lists by id: those are outside the organization.
+    """
+    management = next((s for s in stacks if s.organization_sharing is not None), None)
+    if management is None:
+        return
+    organization_arn = management.organization_sharing[1]["OrganizationArn"]  # type: ignore[index]
+    organization_id = organization_arn.rsplit("/", 1)[1]
+    principals = {p for stack in stacks for p in stack.shares_with}
+    ou_arns = sorted(p for p in principals if ":ou/" in p)
+    outside = {
+        p
+        for stack in stacks
+        if any(not q.isdigit() for q in stack.shares_with)
+        for p in stack.shares_with
+        if p.isdigit()
+    }
+    members = sorted(
+        {s.account for s in stacks if s is not management and s.account not in outside}
+        - {management.account}
+    )
+    units = {f"ou-{n}": ([] if n else members) for n in range(len(ou_arns))}
+    organization = estate.world.create_organization(
+        management.account,
+        units,
+        organization_id=organization_id,
+        ou_ids={f"ou-{n}": arn.rsplit("/", 1)[1] for n, arn in enumerate(ou_arns)},
+    )
+    if not ou_arns:
+        for account in members:
+            estate.world.join_organization(organization, account, None)
+
+
 def check_estate(
     estate: SimulatedEstate,
     stacks: list[SynthesizedStack],
@@ -87,6 +124,7 @@ def simulate(
 ) -> SimulationReport:
     """Everything comes from the templates: the accounts, what each one deploys and trusts."""
     estate = SimulatedEstate.start(sorted({stack.account for stack in stacks}), names)
+    organization_from_templates(estate, stacks)
     seed_existing_lineage(estate, stacks)
     failures = deploy_all(estate.rollout, stacks)
     estate.rollout.advance(SETTLE_TIME)

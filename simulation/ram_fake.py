@@ -66,6 +66,7 @@ from simulation.ram_state import (
 )
 
 TAGS_PER_SHARE = 50
+RAM_SERVICE_PRINCIPAL = "ram.amazonaws.com"
 # Inference: RAM documents no default page size; 50 keeps listings short enough to page.
 DEFAULT_PAGE_SIZE = 50
 
@@ -180,7 +181,7 @@ class RamFake:
                 self._anywhere("ram:ListResources"), self._list_resources
             ),
             "EnableSharingWithAwsOrganization": FakeOperation(
-                self._anywhere("ram:EnableSharingWithAwsOrganization"), self._enable_org_sharing
+                self._authorize_enable_org_sharing, self._enable_org_sharing
             ),
         }
 
@@ -265,6 +266,37 @@ class RamFake:
             if resource_type(group) == LINEAGE_GROUP_RESOURCE_TYPE:
                 requests += self._lineage_policy_change(caller, group, {new_share: principals}, now)
         return requests
+
+    def _authorize_enable_org_sharing(
+        self, caller: Caller, params: Params
+    ) -> list[AuthorizationRequest]:
+        """The RAM action, and what RAM does with the caller's permissions to enable it (RAM user
+        guide, "Enable resource sharing within AWS Organizations", minimum permissions): create
+        its service-linked role, enable trusted access for ram.amazonaws.com, read the
+        organization. Inference: once enabled, a repeated call needs only the RAM action (the
+        role and the trusted access exist)."""
+        requests = [
+            caller.authorization_request("ram:EnableSharingWithAwsOrganization", ANY_RESOURCE)
+        ]
+        organization = self._organizations.of_account(caller.account)
+        if organization is not None and organization.ram_sharing_enabled:
+            return requests
+        role = (
+            f"arn:{self._partition}:iam::{caller.account}:role/aws-service-role/"
+            f"{RAM_SERVICE_PRINCIPAL}/AWSServiceRoleForResourceAccessManager"
+        )
+        return [
+            *requests,
+            caller.authorization_request(
+                "iam:CreateServiceLinkedRole", role, {"iam:AWSServiceName": RAM_SERVICE_PRINCIPAL}
+            ),
+            caller.authorization_request(
+                "organizations:EnableAWSServiceAccess",
+                ANY_RESOURCE,
+                {"organizations:ServicePrincipal": RAM_SERVICE_PRINCIPAL},
+            ),
+            caller.authorization_request("organizations:DescribeOrganization", ANY_RESOURCE),
+        ]
 
     def _on_share(self, action: str) -> Callable[[Caller, Params], list[AuthorizationRequest]]:
         def authorization(caller: Caller, params: Params) -> list[AuthorizationRequest]:

@@ -43,11 +43,13 @@ from invitation_acceptor import embedded_metrics as acceptor_metrics
 from invitation_acceptor import handler as acceptor_handler
 from lineage_sharing.cloud_assembly import (
     ACCEPTOR_HANDLER,
+    ORGANIZATION_SHARING_HANDLER,
     SHARE_IS_COMPLETE_HANDLER,
     SHARE_ON_EVENT_HANDLER,
     SHARE_RECONCILE_HANDLER,
     SynthesizedStack,
 )
+from organization_sharing import handler as organization_sharing_handler
 from share_manager import embedded_metrics as share_metrics
 from share_manager import handler as share_handler
 from simulation.cloudwatch import MetricStore, alarm_state
@@ -164,7 +166,11 @@ class Rollout:
             # RAM events from before the stack's rule existed were never delivered to it.
             self.world.take_events(stack.account, stack.region)
         outcome = None
-        if stack.share is None and current is not None and current.share_physical_id:
+        if stack.organization_sharing is not None and (
+            current is None or current.stack.organization_sharing != stack.organization_sharing
+        ):
+            outcome = self._run_organization_sharing(stack, CREATE if current is None else UPDATE)
+        elif stack.share is None and current is not None and current.share_physical_id:
             # The account stopped sharing: CloudFormation deletes the resource.
             outcome = self._delete_share(current)
             if outcome.succeeded:
@@ -207,6 +213,8 @@ class Rollout:
         """`cdk destroy` of one stack; a failed delete leaves it in place (DELETE_FAILED)."""
         deployed = self.deployed[stack_name]
         outcome = self._delete_share(deployed) if deployed.share_physical_id else None
+        if deployed.stack.organization_sharing is not None:
+            outcome = self._run_organization_sharing(deployed.stack, DELETE)
         if outcome is not None and not outcome.succeeded:
             return outcome
         del self.deployed[stack_name]
@@ -243,7 +251,33 @@ class Rollout:
                 if previous.get(name) != (parameter_type, value):
                     self.world.ssm.put(stack.account, stack.region, name, parameter_type, value)
 
-    # ------------------------------------------------------------------ custom resource
+    # ------------------------------------------------------------------ custom resources
+
+    def _run_organization_sharing(
+        self, stack: SynthesizedStack, request_type: str
+    ) -> ResourceOutcome:
+        """The management stack's Custom::RamSharingWithOrganization: on_event only (the
+        Provider framework without is_complete answers with on_event's result)."""
+        logical_id, properties = stack.organization_sharing  # type: ignore[misc]
+        event = {
+            "RequestType": request_type,
+            "StackId": self._stack_id(stack),
+            "RequestId": next(self._request_ids),
+            "LogicalResourceId": logical_id,
+            "ResourceType": "Custom::RamSharingWithOrganization",
+            "ResourceProperties": dict(properties),
+        }
+        if request_type != CREATE:
+            event["PhysicalResourceId"] = properties.get("OrganizationArn", "")
+        role = self._role_arn(stack, ORGANIZATION_SHARING_HANDLER)
+        context = self._context(stack, ORGANIZATION_SHARING_HANDLER)
+        try:
+            result = organization_sharing_handler.on_event(
+                event, context, self._client("ram", stack, role)
+            )
+        except Exception as error:
+            return self._record(stack, request_type, False, None, _reason(error))
+        return self._record(stack, request_type, True, result["PhysicalResourceId"], "")
 
     def _create_share(self, stack: SynthesizedStack) -> ResourceOutcome:
         logical_id, properties = stack.share  # type: ignore[misc]
@@ -611,7 +645,10 @@ class Rollout:
 def deploy_all(rollout: Rollout, stacks: Sequence[SynthesizedStack]) -> list[ResourceOutcome]:
     """Deploy every stack, consumers first (as the rollout plan advises), then let RAM events
     reach the acceptors. Returns the failed outcomes."""
-    ordered = sorted(stacks, key=lambda s: (bool(s.shares_with), s.name))
+    # The management stack first: RAM refuses organization principals until it ran.
+    ordered = sorted(
+        stacks, key=lambda s: (not s.enables_organization_sharing, bool(s.shares_with), s.name)
+    )
     failures = []
     for stack in ordered:
         outcome = rollout.deploy(stack)

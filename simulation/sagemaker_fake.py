@@ -601,12 +601,21 @@ class SageMakerFake:
         statements: list[dict[str, Any]] = []
         if accounts:
             statements.append(_statement("RamShareAccounts", {"AWS": accounts}, resources))
+        # RAM's user guide: a policy RAM writes for an organization share "uses "Principal": "*"
+        # and then uses the Condition element to restrict permissions to identities that match
+        # the specified PrincipalOrgID". Inference: an OU share the same way, by the OU's path.
         paths = [
             path for p in principals if not p.isdigit() if (path := self._organization_paths(p))
         ]
-        if paths:
+        organizations = sorted(path[:-1] for path in paths if path.count("/") == 1)
+        units = sorted(path for path in paths if path.count("/") > 1)
+        if organizations:
             statement = _statement("RamShareOrganization", {"AWS": "*"}, resources)
-            statement["Condition"] = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": paths}}
+            statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": organizations}}
+            statements.append(statement)
+        if units:
+            statement = _statement("RamShareOrganizationalUnits", {"AWS": "*"}, resources)
+            statement["Condition"] = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": units}}
             statements.append(statement)
         return {"Version": "2012-10-17", "Statement": statements}
 

@@ -225,24 +225,29 @@ class World:
         units: Mapping[str, Sequence[str]],
         *,
         ram_sharing_enabled: bool = False,
+        organization_id: str | None = None,
+        ou_ids: Mapping[str, str] | None = None,
     ) -> Organization:
         """An organization with one OU per entry; RAM org sharing stays off unless asked for
-        (EnableSharingWithAwsOrganization from the management account turns it on)."""
-        organization = self._organizations.create(management_account, units)
+        (EnableSharingWithAwsOrganization from the management account turns it on).
+        `organization_id` and `ou_ids` give the ids a config names (else generated)."""
+        organization = self._organizations.create(
+            management_account, units, organization_id=organization_id, ou_ids=ou_ids
+        )
         organization.ram_sharing_enabled = ram_sharing_enabled
         for account in organization.accounts:
             self.add_account(account)
         return organization
 
-    def move_into_organization(
-        self, organization: Organization, account: str, ou_name: str
+    def join_organization(
+        self, organization: Organization, account: str, ou_arn: str | None
     ) -> None:
-        """An account that joins (is created in, or moved into) one of the organization's OUs."""
+        """An account joins the organization, into the OU (None: under the root)."""
         self.add_account(account)
-        self._organizations.move_into(organization, account, organization.ou_arns[ou_name])
+        self._organizations.join(organization, account, ou_arn)
 
-    def leave_organization(self, organization: Organization, account: str) -> None:
-        self._organizations.remove(organization, account)
+    def leave_organization(self, account: str) -> None:
+        self._organizations.leave(account)
 
     def client(
         self, service: str, *, account: str, region: str, principal_arn: str | None = None

@@ -265,8 +265,9 @@ def test_org_sharing_gives_access_without_an_invitation(world):
             "ResourcePolicy"
         ]
     )
+    assert policy["Statement"][0]["Principal"] == {"AWS": "*"}
     assert policy["Statement"][0]["Condition"] == {
-        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [f"{organization.id}/"]}
+        "StringEquals": {"aws:PrincipalOrgID": [organization.id]}
     }
 
 

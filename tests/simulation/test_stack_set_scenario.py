@@ -89,7 +89,7 @@ def test_an_account_that_joins_the_ou_gets_the_member_stack_and_access_with_no_c
     assert ram.get_resource_share_invitations()["resourceShareInvitations"] == []
 
     # Next month: an account is created in the OU; auto-deployment gives it its member stacks.
-    estate.world.move_into_organization(organization, NEWCOMER, "ml")
+    estate.world.join_organization(organization, NEWCOMER, organization.ou_arns["ml"])
     assert reads(estate, NEWCOMER, TRAINING, REGIONS[0])  # the OU share covers it at once
     stack_sets.deploy_instances(NEWCOMER)
     estate.rollout.advance(HOUR)
@@ -99,7 +99,7 @@ def test_an_account_that_joins_the_ou_gets_the_member_stack_and_access_with_no_c
     assert estate.denied_calls() == []
 
     # It leaves the OU (RetainStacksOnAccountRemoval false): StackSets deletes its stacks.
-    estate.world.leave_organization(organization, NEWCOMER)
+    estate.world.leave_organization(NEWCOMER)
     stack_sets.delete_instances(NEWCOMER)
     estate.rollout.advance(HOUR)
     for region in REGIONS:
