@@ -157,14 +157,17 @@ def test_custom_resources_may_invoke_their_provider_in_this_account_and_region(r
 # ---------------------------------------------------------------------------- least privilege
 
 
-def test_each_policy_fits_iams_managed_policy_limit_resolved(rollout_app):
-    for stack in policy_stacks(rollout_app):
+@pytest.mark.parametrize("which", ["rollout_app", "stackset_app"])
+def test_each_policy_fits_iams_managed_policy_limit_resolved(request, which):
+    for stack in policy_stacks(request.getfixturevalue(which)):
         for policy in resolved_policies(stack):
             text = json.dumps(policy, separators=(",", ":"))
             assert len(text) <= MANAGED_POLICY_MAX_CHARACTERS, stack.name
 
 
-def test_no_action_wildcard_and_every_resource_is_this_account_or_a_named_bucket(rollout_app):
+@pytest.mark.parametrize("which", ["rollout_app", "stackset_app"])
+def test_no_action_wildcard_and_every_resource_is_this_account_or_a_named_bucket(request, which):
+    rollout_app = request.getfixturevalue(which)
     for stack in policy_stacks(rollout_app):
         for statement in statements(resolved_policies(stack)):
             assert statement["Effect"] == "Allow"
