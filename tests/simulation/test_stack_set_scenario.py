@@ -69,18 +69,24 @@ def reads(estate: SimulatedEstate, reader: str, owner: str, region: str) -> bool
     return True
 
 
-def test_an_account_that_joins_the_ou_gets_the_member_stack_and_access_with_no_command(
-    member_template,
-):
+def created_stack_set(member_template: dict):
+    """An organization with an OU of two accounts, and the StackSet created: an instance in
+    every account of the OU, in every region."""
     estate = SimulatedEstate.start([])
     organization = estate.world.create_organization(
         MANAGEMENT, {"ml": [TRAINING, PRODUCTION]}, ram_sharing_enabled=True
     )
     stack_sets = StackSets(estate, member_template, organization.ou_arns["ml"])
-    # Creating the StackSet: an instance in every account of the OU, in every region.
     for account in (TRAINING, PRODUCTION):
         stack_sets.deploy_instances(account)
     estate.rollout.advance(HOUR)
+    return estate, organization, stack_sets
+
+
+def test_an_account_that_joins_the_ou_gets_the_member_stack_and_access_with_no_command(
+    member_template,
+):
+    estate, organization, stack_sets = created_stack_set(member_template)
     for region in REGIONS:
         assert reads(estate, TRAINING, PRODUCTION, region)
         assert reads(estate, PRODUCTION, TRAINING, region)
@@ -110,14 +116,7 @@ def test_an_account_that_joins_the_ou_gets_the_member_stack_and_access_with_no_c
 
 
 def test_deleting_the_stack_set_ends_every_members_share(member_template):
-    estate = SimulatedEstate.start([])
-    organization = estate.world.create_organization(
-        MANAGEMENT, {"ml": [TRAINING, PRODUCTION]}, ram_sharing_enabled=True
-    )
-    stack_sets = StackSets(estate, member_template, organization.ou_arns["ml"])
-    for account in (TRAINING, PRODUCTION):
-        stack_sets.deploy_instances(account)
-    estate.rollout.advance(HOUR)
+    estate, _, stack_sets = created_stack_set(member_template)
     # Teardown step 1 of path 3: the StackSet's stack deletes every instance.
     for account in (TRAINING, PRODUCTION):
         stack_sets.delete_instances(account)
