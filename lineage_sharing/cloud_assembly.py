@@ -237,7 +237,8 @@ def directed_pairs(
     not list by id: accounts outside the organization are listed by id (and invited), the rest
     of the config's accounts are in it, so the OU is how the share reaches them.
     """
-    by_location = {(s.account, s.region): s for s in stacks}
+    # The management account's stack shares nothing; its account may have a sharing stack too.
+    by_location = {(s.account, s.region): s for s in stacks if not s.enables_organization_sharing}
     pairs = []
     for producer in by_location.values():
         listed = {p for p in producer.shares_with if p.isdigit()}
@@ -246,9 +247,7 @@ def directed_pairs(
             reached |= {
                 account
                 for account, region in by_location
-                if region == producer.region
-                and account != producer.account
-                and not by_location[(account, region)].enables_organization_sharing
+                if region == producer.region and account != producer.account
             }
         for consumer_account in sorted(reached):
             consumer = by_location.get((consumer_account, producer.region))

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 
+from lineage_sharing.cloud_assembly import read_cloud_assembly
 from lineage_sharing.status import PairStatus
 from simulation.estate import SimulatedEstate
 from simulation.rollout import deploy_all
@@ -180,3 +181,50 @@ def test_ram_refuses_an_outside_account_on_a_share_without_external_principals(i
             resourceShareArn=share_arn, principals=[PARTNER]
         )
     assert refused.value.response["Error"]["Code"] == "OperationNotPermittedException"
+
+
+def test_switching_an_invitation_mesh_to_organization_mode_updates_the_shares_in_place(
+    synthesize_config,
+):
+    from tests.simulation.scenario_configs import EXAMPLE, example_with
+
+    training, staging, production = (a["id"] for a in EXAMPLE["accounts"])
+    sharing = {
+        "mode": "organization",
+        # training's account manages the organization: it may be a listed account too. It is in
+        # no OU, so the whole organization is the principal (an OU would not reach it).
+        "organization_arn": f"arn:aws:organizations::{training}:organization/{ORGANIZATION_ID}",
+        "management_account_region": REGION,
+    }
+    before = stacks_of(synthesize_config(EXAMPLE))
+    # By name: training's account holds the management stack too.
+    after = read_cloud_assembly(synthesize_config(example_with(sharing=sharing)).outdir)
+    estate = SimulatedEstate.start(
+        [training, staging, production],
+        {training: "training", staging: "staging", production: "production"},
+    )
+    estate.world.create_organization(
+        training,
+        {"ml": [staging, production]},
+        organization_id=ORGANIZATION_ID,
+        ou_ids={"ml": "ou-ab12-cdef3456"},
+    )
+    assert deploy_all(estate.rollout, list(before.values())) == []
+    estate.rollout.advance(HOUR)
+    shares = {a: estate.rollout.deployed[s.name].share_physical_id for a, s in before.items()}
+
+    stacks = after
+    assert deploy_all(estate.rollout, stacks) == []
+
+    assert {a: estate.rollout.deployed[before[a].name].share_physical_id for a in before} == shares
+    ram = estate.world.ram._records
+    for arn in shares.values():
+        assert ram.shares[arn].allow_external_principals is False
+        live = [
+            a.entity
+            for a in ram.principal_associations(ram.shares[arn])
+            if a.is_live(estate.world.clock.now())
+        ]
+        assert live == [sharing["organization_arn"]]
+    assert readable(estate.pair_statuses(stacks)) == pairs("training", "staging", "production")
+    assert_clean(estate)
