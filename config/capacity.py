@@ -1,7 +1,7 @@
 """What one config may ask for within AWS quotas, checked before anything is built.
 
 In invitation mode every consumer's acceptor role is fenced to its producers' account ids, and
-every producer's share lists its consumers. Both grow with the fleet; past these numbers the
+every producer's share and share manager roles list its consumers. Both grow with the fleet; past these numbers the
 stacks would synthesize but fail to deploy, so the config is refused, naming the limit.
 Sharing through AWS Organizations (an organization or OU as the principal) needs neither list.
 The templates themselves are measured against every deploy-time limit after synthesis
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from config.model import StackPlan
 from lineage_constructs import aws_limits
 from lineage_constructs.acceptor_layout import max_producers_per_consumer
+from lineage_constructs.share_manager_layout import max_consumers_per_producer
 
 RAM_PRINCIPALS_PER_SHARE = 5_000  # default quota: principals associated with one share
 # The optional query role (constructs/lineage_query_role.py) names every producer's lineage
@@ -32,6 +33,7 @@ _ORGANIZATIONS_HINT = (
 
 def capacity_problems(plans: Sequence[StackPlan]) -> Iterable[str]:
     fence_capacity = max_producers_per_consumer()
+    share_capacity = max_consumers_per_producer()
     for plan in plans:
         where = f"{plan.account.name} ({plan.account.id}) in {plan.region}"
         if len(plan.producers) > fence_capacity:
@@ -58,6 +60,16 @@ def capacity_problems(plans: Sequence[StackPlan]) -> Iterable[str]:
                     f"policy{', association_writes doubles the ARNs' if query_role.association_writes else ''}); "
                     "remove query_role from this account, or give it fewer producers"
                 )
+        if len(plan.consumers) > share_capacity:
+            yield (
+                f"accounts: {where} would share with {len(plan.consumers):,} consumers, but its "
+                f"share manager role can name at most {share_capacity:,} (IAM: "
+                f"{aws_limits.IAM_INLINE_POLICIES_PER_ROLE_CHARS:,} characters of inline policy "
+                f"per role, {aws_limits.IAM_MANAGED_POLICY_CHARS:,} per managed policy, "
+                f"{aws_limits.IAM_MANAGED_POLICIES_PER_ROLE} managed policies per role; each "
+                f"consumer is named for CreateResourceShare and AssociateResourceShare); "
+                f"{_ORGANIZATIONS_HINT}"
+            )
         if len(plan.consumers) > RAM_PRINCIPALS_PER_SHARE:
             yield (
                 f"accounts: {where} would share with {len(plan.consumers):,} consumers, but a "
