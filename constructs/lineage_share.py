@@ -3,9 +3,10 @@
 A custom resource rather than AWS::RAM::ResourceShare, because the lineage group's ARN has to
 be discovered at deploy time (and may not exist yet in a fresh account), and because
 invitations that expired or were rejected must be sent again, which CloudFormation's RAM
-resource never does. Between deployments a schedule runs the same reconciliation, so an
-expired invitation is sent again, and principals beyond RAM's pending-invitation quota are
-invited as earlier invitations get accepted, without waiting for the next deployment.
+resource never does. Between deployments the same reconciliation runs on RAM's events in this
+account and on a schedule: principals beyond RAM's pending-invitation quota are invited as
+soon as RAM reports an earlier invitation answered, and the schedule (events are best effort)
+sends expired invitations again and catches up on any event that was lost.
 """
 
 from __future__ import annotations
@@ -267,29 +268,40 @@ class LineageGroupShare(Construct):
         # A failed run is not retried by Lambda: the next scheduled run is the retry, and the
         # errors alarm reports the failure.
         reconcile.function.configure_async_invoke(retry_attempts=0)
+        # Names the custom resource and its deployed share; the handler reads the properties
+        # from the template (an input holds at most 8,192 characters).
+        reconcile_input = events.RuleTargetInput.from_object(
+            {
+                "RequestType": "Reconcile",
+                "StackId": stack.stack_id,
+                "LogicalResourceId": stack.get_logical_id(share.node.default_child),
+                "PhysicalResourceId": share.ref,
+            }
+        )
+
+        def reconcile_target() -> targets.LambdaFunction:
+            return targets.LambdaFunction(
+                reconcile.function,
+                event=reconcile_input,
+                # EventBridge retries delivering the event to Lambda; an old one is useless.
+                retry_attempts=2,
+                max_event_age=Duration.hours(1),
+            )
+
         events.Rule(
             self,
             "ReconcileSchedule",
             description="Re-send expired invitations and invite principals held back by quota",
             schedule=events.Schedule.rate(reconcile_interval),
-            targets=[
-                targets.LambdaFunction(
-                    reconcile.function,
-                    # Names the custom resource and its deployed share; the handler reads the
-                    # properties from the template (an input holds at most 8,192 characters).
-                    event=events.RuleTargetInput.from_object(
-                        {
-                            "RequestType": "Reconcile",
-                            "StackId": stack.stack_id,
-                            "LogicalResourceId": stack.get_logical_id(share.node.default_child),
-                            "PhysicalResourceId": share.ref,
-                        }
-                    ),
-                    # EventBridge retries delivering the event to Lambda; an old one is useless.
-                    retry_attempts=2,
-                    max_event_age=Duration.hours(1),
-                )
-            ],
+            targets=[reconcile_target()],
+        )
+        self.reconcile_on_ram_event = events.Rule(
+            self,
+            "ReconcileOnRamEvent",
+            description="Invite the principals held back by quota as soon as RAM reports that an "
+            "invitation was answered; the schedule stays the safety net",
+            event_pattern=ram_events_that_may_free_quota(),
+            targets=[reconcile_target()],
         )
         self.reconcile_errors_alarm = cloudwatch.Alarm(
             self,
@@ -352,6 +364,23 @@ def remove_principals_only(own_resource_shares: str, share_name: str) -> iam.Pol
             "StringEquals": {"ram:ResourceShareName": share_name},
             "Null": {"ram:Principal": "false"},
         },
+    )
+
+
+def ram_events_that_may_free_quota() -> events.EventPattern:
+    """RAM's state changes in this account, but for the invitations this share just sent.
+
+    RAM sends `Resource Sharing State Change` (source aws.ram) to the share's owner as well as
+    to the receivers, best effort (EventBridge events reference for RAM; FACTS.md). An
+    invitation answered (accepted or rejected), expired or withdrawn frees one of the account's
+    20 pending invitations; which detail.event/detail.status values RAM writes for each is not
+    documented, so every status but PENDING triggers (PENDING announces an invitation this
+    share's own handlers sent: no quota freed). A run that finds nothing to do changes nothing.
+    """
+    return events.EventPattern(
+        source=["aws.ram"],
+        detail_type=["Resource Sharing State Change"],
+        detail={"status": events.Match.anything_but("PENDING")},
     )
 
 
