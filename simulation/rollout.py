@@ -31,6 +31,7 @@ Semantics follow the services:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import uuid
@@ -633,6 +634,22 @@ class Rollout:
             ],
             "detail": {},
         }
+
+
+def without_reconcile_event_rule(stack: SynthesizedStack) -> SynthesizedStack:
+    """The stack as deployed with its reconcile-on-RAM-event rule disabled (what `aws events
+    disable-rule` does): only the schedule runs the reconciliation."""
+    template = copy.deepcopy(stack.template)
+    reconcile = {"Fn::GetAtt": [stack.function_logical_id(SHARE_RECONCILE_HANDLER), "Arn"]}
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if (
+            resource["Type"] == "AWS::Events::Rule"
+            and "EventPattern" in properties
+            and any(target["Arn"] == reconcile for target in properties["Targets"])
+        ):
+            properties["State"] = "DISABLED"
+    return replace(stack, template=template)
 
 
 def deploy_all(rollout: Rollout, stacks: Sequence[SynthesizedStack]) -> list[ResourceOutcome]:

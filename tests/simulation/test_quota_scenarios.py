@@ -8,28 +8,13 @@ and rolling out 50 stacks; bench/scale_bench.py measures 50- to 500-account mesh
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 
-from lineage_sharing.cloud_assembly import SynthesizedStack
 from simulation.estate import SimulatedEstate
-from simulation.rollout import RAM_EVENT_TRIGGER
+from simulation.rollout import RAM_EVENT_TRIGGER, without_reconcile_event_rule
 from tests.simulation.scenario_configs import TRAINING
 
 CONSUMERS = 25  # the wide_hub fixture
-
-
-def without_event_rule(stack: SynthesizedStack) -> SynthesizedStack:
-    """The stack with its reconcile-on-RAM-event rule disabled (`aws events disable-rule`)."""
-    template = copy.deepcopy(stack.template)
-    [rule] = [
-        resource
-        for logical_id, resource in template["Resources"].items()
-        if logical_id.startswith("LineageGroupShareReconcileOnRamEvent")
-        and resource["Type"] == "AWS::Events::Rule"
-    ]
-    rule["Properties"]["State"] = "DISABLED"
-    return SynthesizedStack(stack.name, stack.account, stack.region, template)
 
 
 def test_25_consumers_have_access_within_30_minutes_and_the_events_made_it(wide_hub):
@@ -48,7 +33,7 @@ def test_25_consumers_have_access_within_30_minutes_and_the_events_made_it(wide_
 
 def test_without_the_event_rule_the_schedule_alone_takes_hours(wide_hub):
     stacks = [
-        without_event_rule(stack) if stack.account == TRAINING else stack
+        without_reconcile_event_rule(stack) if stack.account == TRAINING else stack
         for stack in wide_hub.values()
     ]
     estate = SimulatedEstate.start(wide_hub.keys())
