@@ -274,7 +274,7 @@ def bench_access(size: int, workdir: Path) -> AccessResult:
 
 
 def _minutes(value: timedelta | None) -> str:
-    return "not within 48 h" if value is None else f"{value.total_seconds() / 60:.0f} min"
+    return "not within 48 h" if value is None else f"{value.total_seconds() / 60:.1f} min"
 
 
 def render_access(results: list[AccessResult]) -> str:
@@ -295,7 +295,7 @@ def render_access(results: list[AccessResult]) -> str:
         "One producer and its consumers (what each producer of a mesh of that size does: the "
         "pending-invitation quota of 20 is per sharing account), rolled out in the simulation, "
         "consumers first; time from the first deployment until RAM grants every consumer the "
-        "producer's lineage group, in 5-minute steps. The producer's Create is polled every 15 s "
+        "producer's lineage group, in 1-minute steps. The producer's Create is polled every 15 s "
         "as the Provider framework does; RAM events reach the acceptors and the producer's "
         "reconcile rule within the same step (EventBridge takes seconds); schedules hourly "
         "(the default). With the event rule, each answered invitation frees quota and the next "
