@@ -12,7 +12,13 @@ CDK CLI (`npx cdk synth`), as a user runs it:
   (bench/floor_app/), measured in the same run, with the same CLI and cdk.json settings,
   alternating with it, median of `--repeats` runs;
 - the largest resolved policy, environment, rule input, SSM value and template of the full
-  synthesis against their limits (lineage_sharing/deploy_limits.py).
+  synthesis against their limits (lineage_sharing/deploy_limits.py);
+- simulated time to full access (invitation mode): one producer and its `size - 1` consumers
+  synthesized in process and rolled out in the simulation (consumers first), with the
+  producer's reconcile-on-RAM-event rule and with it disabled (schedule only). Each account's
+  pending-invitation quota is its own, so this is what every producer of a mesh of that size
+  does; rolling out a whole 200- or 500-account mesh in the simulation takes hours (every
+  pair is simulated), so `--access-only` measures just this part and rewrites its section.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -47,6 +54,8 @@ from lineage_sharing.deploy_limits import (
     measure_assembly,
 )
 from stacks.batch_synthesis import STACKS_PER_PROCESS
+
+ACCESS_SECTION = "## Simulated time to full access (invitation mode)"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "scale_results.md"
@@ -221,6 +230,90 @@ def bench_size(size: int, workdir: Path, repeats: int) -> SizeResult:
     )
 
 
+# ---------------------------------------------------------------------------- time to access
+
+
+@dataclass
+class AccessResult:
+    accounts: int
+    with_events: timedelta | None  # None: not every consumer had access within the give-up
+    schedule_only: timedelta | None
+    wall_seconds: float
+
+
+def producer_config(size: int) -> dict:
+    """One producer sharing with `size - 1` consumers: one producer of a mesh of `size`."""
+    config = mesh_config(size)
+    config["topology"] = {"type": "hub-and-spoke", "hub": "team-000", "direction": "hub-to-spokes"}
+    config["bootstrap_lineage_group"] = True  # fresh simulated accounts have no lineage group
+    return config
+
+
+def bench_access(size: int, workdir: Path) -> AccessResult:
+    import app as cdk_app  # the CDK app in process: only this part needs it
+    from config.model import parse_config
+    from lineage_sharing.cloud_assembly import read_cloud_assembly
+    from simulation.estate import SimulatedEstate
+    from simulation.rollout import without_reconcile_event_rule
+
+    started = time.perf_counter()
+    outdir = workdir / f"cdk.out.access.{size}"
+    cdk_app.synthesize_in_process(parse_config(producer_config(size)), outdir)
+    stacks = read_cloud_assembly(outdir)
+    producer = min(stacks, key=lambda stack: stack.name)  # team-000
+    times = []
+    for variant in (
+        stacks,
+        [without_reconcile_event_rule(s) if s is producer else s for s in stacks],
+    ):
+        estate = SimulatedEstate.start(stack.account for stack in stacks)
+        times.append(estate.roll_out_until_full_access(variant, give_up_after=timedelta(hours=48)))
+        if estate.denied_calls():
+            raise SystemExit(f"{size} accounts: {estate.denied_calls()[:3]}")
+    return AccessResult(size, times[0], times[1], time.perf_counter() - started)
+
+
+def _minutes(value: timedelta | None) -> str:
+    return "not within 48 h" if value is None else f"{value.total_seconds() / 60:.1f} min"
+
+
+def render_access(results: list[AccessResult]) -> str:
+    lines = [
+        ACCESS_SECTION,
+        "",
+        "| accounts | consumers per producer | simulated time to full access (invitation mode) "
+        "| schedule only (event rule disabled) | wall time (s) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.accounts} | {r.accounts - 1} | {_minutes(r.with_events)} "
+        f"| {_minutes(r.schedule_only)} | {r.wall_seconds:.0f} |"
+        for r in results
+    ]
+    lines += [
+        "",
+        "One producer and its consumers (what each producer of a mesh of that size does: the "
+        "pending-invitation quota of 20 is per sharing account), rolled out in the simulation, "
+        "consumers first; time from the first deployment until RAM grants every consumer the "
+        "producer's lineage group, in 1-minute steps. The producer's Create is polled every 15 s "
+        "as the Provider framework does; RAM events reach the acceptors and the producer's "
+        "reconcile rule within the same step (EventBridge takes seconds); schedules hourly "
+        "(the default). With the event rule, each answered invitation frees quota and the next "
+        "consumers are invited at once; schedule only, 20 more each hour.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def replace_access_section(report: str, section: str) -> str:
+    """The report with its access section replaced by `section` (or appended)."""
+    if ACCESS_SECTION not in report:
+        return report.rstrip("\n") + "\n\n" + section
+    head, _, tail = report.partition(ACCESS_SECTION)
+    rest = tail.partition("\n## ")
+    return head + section + (f"\n## {rest[2]}" if rest[1] else "")
+
+
 # ---------------------------------------------------------------------------- report
 
 
@@ -293,9 +386,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 50, 200, 500])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--access-only",
+        action="store_true",
+        help="measure only the simulated time to full access; rewrite only its section",
+    )
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as workdir:
+        access = []
+        for size in args.sizes:
+            access.append(bench_access(size, Path(workdir)))
+            print(
+                f"{size} accounts: full access after {_minutes(access[-1].with_events)}, "
+                f"schedule only {_minutes(access[-1].schedule_only)}",
+                flush=True,
+            )
+        if args.access_only:
+            previous = args.output.read_text() if args.output.exists() else ""
+            args.output.write_text(replace_access_section(previous, render_access(access)))
+            print(f"wrote {args.output}")
+            return 0
         for size in args.sizes:
             result = bench_size(size, Path(workdir), args.repeats)
             print(
@@ -306,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             results.append(result)
-    args.output.write_text(render(results))
+    args.output.write_text(render(results) + "\n" + render_access(access))
     print(f"wrote {args.output}")
     return 0
 

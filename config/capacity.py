@@ -1,7 +1,7 @@
 """What one config may ask for within AWS quotas, checked before anything is built.
 
 In invitation mode every consumer's acceptor role is fenced to its producers' account ids, and
-every producer's share lists its consumers. Both grow with the fleet; past these numbers the
+every producer's share and share manager roles list its consumers. Both grow with the fleet; past these numbers the
 stacks would synthesize but fail to deploy, so the config is refused, naming the limit.
 Sharing through AWS Organizations (`sharing: {mode: organization}`: an organization or OU as
 the principal) needs neither list: only accounts outside the organization are listed there.
@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from config.model import StackPlan
 from lineage_constructs import aws_limits
 from lineage_constructs.acceptor_layout import max_producers_per_consumer
+from lineage_constructs.share_manager_layout import max_consumers_per_producer
 
 RAM_PRINCIPALS_PER_SHARE = 5_000  # default quota: principals associated with one share
 # The optional query role (constructs/lineage_query_role.py) names every producer's lineage
@@ -33,6 +34,7 @@ _ORGANIZATIONS_HINT = (
 
 def capacity_problems(plans: Sequence[StackPlan]) -> Iterable[str]:
     fence_capacity = max_producers_per_consumer()
+    share_capacity = max_consumers_per_producer()
     for plan in plans:
         where = f"{plan.account.name} ({plan.account.id}) in {plan.region}"
         # Only producers that invite need the fence: in organization mode, shares within the
@@ -63,6 +65,16 @@ def capacity_problems(plans: Sequence[StackPlan]) -> Iterable[str]:
                     "remove query_role from this account, or give it fewer producers"
                 )
         principals = plan.share_principals  # one organization or OU stands for many accounts
+        if len(principals) > share_capacity:
+            yield (
+                f"accounts: {where} would share with {len(principals):,} principals, but its "
+                f"share manager role can name at most {share_capacity:,} (IAM: "
+                f"{aws_limits.IAM_INLINE_POLICIES_PER_ROLE_CHARS:,} characters of inline policy "
+                f"per role, {aws_limits.IAM_MANAGED_POLICY_CHARS:,} per managed policy, "
+                f"{aws_limits.IAM_MANAGED_POLICIES_PER_ROLE} managed policies per role; each "
+                f"principal is named for CreateResourceShare and AssociateResourceShare); "
+                f"{_ORGANIZATIONS_HINT}"
+            )
         if len(principals) > RAM_PRINCIPALS_PER_SHARE:
             yield (
                 f"accounts: {where} would share with {len(principals):,} principals, but a "

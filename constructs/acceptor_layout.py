@@ -10,7 +10,8 @@ Two places carry the producer account ids, and both grow with the fleet:
   the former form) and "owner is a producer" admit exactly the same invitations, at 15
   characters per producer instead of about 80. The owner list fills one inline statement up
   to what the role's inline budget leaves, then one customer managed policy per further
-  statement, within IAM's 6,144 characters each and 10 managed policies per role;
+  statement, within IAM's 6,144 characters each and 10 managed policies per role (the split
+  is account_list_layout's, which the share manager's role uses too);
 * the allow-list the handler checks before it calls RAM at all. Lambda allows 4 KB of
   environment in all (about 300 account ids), so the list lives in standard-tier SSM
   StringList parameters of at most 4,096 characters each (315 ids), which the handler reads
@@ -25,14 +26,20 @@ fit, naming the limit.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lineage_constructs.account_list_layout import (
+    ACCOUNT_ID_LENGTH,
+    POLICY_DOCUMENT_ENVELOPE,
+    AccountListLayout,
+    AccountListStatement,
+    largest_count_within_quota,
+    layout,
+    managed_policies_needed,
+)
 from lineage_constructs.aws_limits import (
     IAM_INLINE_POLICIES_PER_ROLE_CHARS,
-    IAM_MANAGED_POLICIES_PER_ROLE,
-    IAM_MANAGED_POLICY_CHARS,
     SSM_STANDARD_PARAMETER_VALUE_CHARS,
 )
 
@@ -48,10 +55,8 @@ OTHER_INLINE_STATEMENTS_CHARS = 1_200
 PARAMETER_READ_STATEMENT_CHARS = 120
 PARAMETER_READ_CHARS_PER_PARAMETER = 140
 
-ACCOUNT_ID_LENGTH = 12
 # "123456789012," per id, no comma after the last: 315 ids in 4,094 characters.
 ACCOUNT_IDS_PER_PARAMETER = (SSM_STANDARD_PARAMETER_VALUE_CHARS + 1) // (ACCOUNT_ID_LENGTH + 1)
-_POLICY_DOCUMENT_ENVELOPE = len('{"Version":"2012-10-17","Statement":[]}')
 # The longest partition name with the longest region name: the longest invitation ARN the
 # layout can meet, so config validation needs no per-region arithmetic.
 WORST_CASE_INVITATION_ARN = "arn:aws-us-gov:ram:ap-southeast-5:*:resource-share-invitation/*"
@@ -72,15 +77,15 @@ def fence_statement(sid: str, invitation_arn: str, owners: Sequence[str]) -> dic
     }
 
 
-def policy_chars(value: object) -> int:
-    """Size as IAM counts it: the JSON text without whitespace."""
-    return len(json.dumps(value, separators=(",", ":")))
+def _fence(invitation_arn: str) -> AccountListStatement:
+    return AccountListStatement(
+        FENCE_SID, lambda sid, owners: fence_statement(sid, invitation_arn, owners)
+    )
 
 
 @dataclass(frozen=True)
-class FenceLayout:
-    inline: tuple[dict, ...]  # statements for the role's inline policy (zero or one)
-    managed: tuple[dict, ...]  # one statement per customer managed policy
+class FenceLayout(AccountListLayout):
+    """The inline statement (zero or one) and one statement per customer managed policy."""
 
     @property
     def owners(self) -> list[str]:
@@ -102,58 +107,27 @@ def inline_fence_budget(producers: int) -> int:
     )
     return (
         IAM_INLINE_POLICIES_PER_ROLE_CHARS
-        - _POLICY_DOCUMENT_ENVELOPE
+        - POLICY_DOCUMENT_ENVELOPE
         - OTHER_INLINE_STATEMENTS_CHARS
         - reading
     )
 
 
-def _owners_that_fit(budget: int, sid: str, invitation_arn: str) -> int:
-    # Each further 12-digit id adds exactly 15 characters: `"123456789012",`.
-    empty = policy_chars(fence_statement(sid, invitation_arn, []))
-    return max(0, (budget - empty + 1) // (ACCOUNT_ID_LENGTH + 3))
-
-
-def _part_sizes(producers: int, invitation_arn: str) -> list[int]:
-    """How many owners the inline statement and each managed policy take, in order."""
-    sizes = [
-        min(producers, _owners_that_fit(inline_fence_budget(producers), FENCE_SID, invitation_arn))
-    ]
-    rest = producers - sizes[0]
-    while rest > 0:
-        sid = f"{FENCE_SID}{len(sizes) + 1}"
-        fit = _owners_that_fit(
-            IAM_MANAGED_POLICY_CHARS - _POLICY_DOCUMENT_ENVELOPE, sid, invitation_arn
-        )
-        sizes.append(min(rest, fit))
-        rest -= sizes[-1]
-    return sizes
-
-
 def fence_layout(owners: Sequence[str], invitation_arn: str) -> FenceLayout:
     """Owners packed into the inline statement first, then into managed policies."""
-    owners = sorted(owners)
-    if not owners:
-        return FenceLayout((), ())
-    statements, start = [], 0
-    for number, size in enumerate(_part_sizes(len(owners), invitation_arn), start=1):
-        sid = FENCE_SID if number == 1 else f"{FENCE_SID}{number}"
-        statements.append(fence_statement(sid, invitation_arn, owners[start : start + size]))
-        start += size
-    return FenceLayout((statements[0],), tuple(statements[1:]))
+    split = layout([_fence(invitation_arn)], [owners], inline_fence_budget(len(owners)))
+    return FenceLayout(split.inline, split.managed, split.managed_parts)
 
 
 @functools.cache
 def max_producers_per_consumer(invitation_arn: str = WORST_CASE_INVITATION_ARN) -> int:
     """The most producers one acceptor role can be fenced to within IAM's default quotas."""
-    low, high = 1, 100_000
-    while low < high:  # the largest n whose layout needs at most the quota of managed policies
-        middle = (low + high + 1) // 2
-        if len(_part_sizes(middle, invitation_arn)) - 1 <= IAM_MANAGED_POLICIES_PER_ROLE:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    fence = [_fence(invitation_arn)]
+    return largest_count_within_quota(
+        lambda producers: managed_policies_needed(
+            fence, [producers], inline_fence_budget(producers)
+        )
+    )
 
 
 def allow_list_chunks(producers: Sequence[str]) -> list[list[str]]:

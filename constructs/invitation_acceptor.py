@@ -25,10 +25,12 @@ from invitation_acceptor.decisions import (
     allow_list_digest,
 )
 from lineage_constructs.acceptor_layout import (
+    FENCE_SID,
     allow_list_chunks,
     fence_layout,
     invitation_arn_pattern,
 )
+from lineage_constructs.account_list_policies import attach_account_lists
 from lineage_constructs.handler_function import HandlerFunction
 from lineage_constructs.nag_findings import finding_partition
 
@@ -169,22 +171,18 @@ class InvitationAcceptor(Construct):
             "is limited to this region's invitations and, by the ram:ShareOwnerAccountId "
             "condition, to shares owned by configured producer accounts.",
         )
-        for statement in layout.inline:
-            self.role.add_to_policy(iam.PolicyStatement.from_json(statement))
-        Validations.of(self.role).acknowledge(acknowledgment)
         # Beyond what the role's inline budget holds, each further part is its own managed policy.
-        self.fence_policies = []
-        for number, statement in enumerate(layout.managed, start=2):
-            policy = iam.ManagedPolicy(
-                self,
-                f"ProducerFence{number}",
-                description=f"Part {number} of the producer accounts whose RAM invitations "
-                f"{stack.stack_name}/{self.node.id} may accept",
-                document=iam.PolicyDocument(statements=[iam.PolicyStatement.from_json(statement)]),
-                roles=[self.role],
-            )
-            Validations.of(policy).acknowledge(acknowledgment)
-            self.fence_policies.append(policy)
+        self.fence_policies = attach_account_lists(
+            self,
+            self.role,
+            layout,
+            policy_ids={FENCE_SID: "ProducerFence"},
+            describe=lambda _, number: (
+                f"Part {number} of the producer accounts whose RAM "
+                f"invitations {stack.stack_name}/{self.node.id} may accept"
+            ),
+            acknowledgments={FENCE_SID: [acknowledgment]},
+        )
 
     def _allow_list_parameters(self, producers: Sequence[str]) -> list[ssm.StringListParameter]:
         """The allow-list the handler reads, in standard-tier StringList parameters."""

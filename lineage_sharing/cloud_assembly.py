@@ -203,6 +203,17 @@ class SynthesizedStack:
                 return parse_rate_expression(rule["ScheduleExpression"]), target["Input"]
         return None
 
+    @cached_property
+    def reconcile_event_rules(self) -> tuple[tuple[dict[str, Any], Any], ...]:
+        """(EventBridge pattern, rule input as in the template) of each enabled rule that runs
+        the share's reconciliation on events."""
+        return tuple(
+            (rule["EventPattern"], target["Input"])
+            for rule in self._rules_targeting(SHARE_RECONCILE_HANDLER)
+            if "EventPattern" in rule
+            for target in rule["Targets"]
+        )
+
 
 _RATE_UNITS = {"minute": "minutes", "hour": "hours", "day": "days"}
 

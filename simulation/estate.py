@@ -8,13 +8,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from lineage_sharing.cloud_assembly import SynthesizedStack
 from lineage_sharing.status import PairStatus, directed_pairs, pair_status
 from simulation.authorization import AllowAll
 from simulation.iam import PolicyEvaluator, RecordingAuthorizer
-from simulation.rollout import Rollout
+from simulation.rollout import Rollout, deploy_all
 from simulation.world import World
 
 # The person who runs `cdk deploy` and the status checks: not a stack role, so IAM evaluation
@@ -69,3 +70,35 @@ class SimulatedEstate:
             pair_status(producer, consumer, self.operator_client, self.names)
             for producer, consumer in directed_pairs(stacks)
         ]
+
+    def every_pair_has_access(self, stacks: Sequence[SynthesizedStack]) -> bool:
+        """Cheap convergence check on the simulation's state (RAM grants each consumer the
+        producer's group); `pair_statuses` is the real check, with DescribeContext."""
+        for producer in stacks:
+            if not producer.shares_with:
+                continue
+            group = self.world.lineage_group_arn(producer.account, producer.region)
+            if group is None:
+                return False
+            if not all(self.world.ram.grants_access(group, c) for c in producer.shares_with):
+                return False
+        return True
+
+    def roll_out_until_full_access(
+        self,
+        stacks: Sequence[SynthesizedStack],
+        *,
+        step: timedelta = timedelta(minutes=5),
+        give_up_after: timedelta = timedelta(hours=12),
+    ) -> timedelta | None:
+        """Deploy every stack (consumers first), then let time pass in `step`s until every
+        consumer has access: the simulated time that took, or None if it gave up."""
+        began = self.world.clock.now()
+        failures = deploy_all(self.rollout, stacks)
+        if failures:
+            raise RuntimeError(f"deployments failed: {failures}")
+        while not self.every_pair_has_access(stacks):
+            if self.world.clock.now() - began >= give_up_after:
+                return None
+            self.rollout.advance(step)
+        return self.world.clock.now() - began

@@ -31,6 +31,7 @@ Semantics follow the services:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import uuid
@@ -58,6 +59,9 @@ from simulation.iam_policies import resolve, simulated_stack_id
 from simulation.world import World
 
 CREATE, UPDATE, DELETE = "Create", "Update", "Delete"
+SCHEDULE_TRIGGER, RAM_EVENT_TRIGGER = "schedule", "ram-event"
+# Events that trigger runs that emit events: far more rounds than any rollout needs means a loop.
+MAX_EVENT_ROUNDS = 1_000
 ACCEPTOR_SWEEP, SHARE_RECONCILE = "acceptor", "reconcile"
 # aws-cdk-lib's Provider framework (cfn-response.js): the physical id of a Create whose on_event
 # failed, and whose rollback Delete the framework answers itself.
@@ -103,6 +107,7 @@ class ReconcileRun:
     at: datetime
     result: Mapping[str, Any] | None  # None when the run raised
     error: str = ""
+    trigger: str = SCHEDULE_TRIGGER  # or RAM_EVENT_TRIGGER
 
 
 @dataclass
@@ -479,26 +484,48 @@ class Rollout:
         return at, self.deployed[name], schedule
 
     def deliver_events(self) -> None:
-        """Hand every RAM event emitted so far to the acceptors whose rule matches it."""
-        for deployed in list(self.deployed.values()):
-            stack = deployed.stack
-            events = self.world.take_events(stack.account, stack.region)
-            if not stack.acceptor_event_patterns:
-                continue
-            for event in events:
-                if not any(_matches(pattern, event) for pattern in stack.acceptor_event_patterns):
-                    continue
-                if self.drop_events(event):
-                    self.dropped_events.append(event)
-                    continue
-                self.run_acceptor(stack.name, event)
+        """Hand every RAM event emitted so far to the rules whose pattern matches it: the
+        acceptor's and the share's reconciliation. The runs emit events of their own (an
+        acceptance reaches the share's owner), which are delivered in turn until none is left;
+        EventBridge takes seconds, so no simulated time passes meanwhile."""
+        for _ in range(MAX_EVENT_ROUNDS):
+            delivered = False
+            for deployed in list(self.deployed.values()):
+                stack = deployed.stack
+                for event in self.world.take_events(stack.account, stack.region):
+                    delivered = True
+                    self._deliver(deployed, event)
+            if not delivered:
+                return
+        raise RuntimeError(f"RAM events still flowing after {MAX_EVENT_ROUNDS} rounds: a loop")
+
+    def _deliver(self, deployed: DeployedStack, event: Mapping[str, Any]) -> None:
+        stack = deployed.stack
+        acceptor = any(_matches(pattern, event) for pattern in stack.acceptor_event_patterns)
+        reconcile = [
+            rule_input
+            for pattern, rule_input in stack.reconcile_event_rules
+            if deployed.share_physical_id and _matches(pattern, event)
+        ]
+        if not (acceptor or reconcile):
+            return
+        if self.drop_events(event):
+            self.dropped_events.append(event)
+            return
+        if acceptor:
+            self.run_acceptor(stack.name, event)
+        for rule_input in reconcile:
+            self.run_reconcile(stack.name, rule_input=rule_input, trigger=RAM_EVENT_TRIGGER)
 
     def sweep_now(self, stack_name: str) -> AcceptorRun:
         """Invoke one acceptor as its schedule would (used where a test needs it right now)."""
         return self.run_acceptor(stack_name, self._scheduled_event(self.deployed[stack_name].stack))
 
-    def run_reconcile(self, stack_name: str) -> ReconcileRun:
-        """The share's schedule: the rule's input from the template, refs resolved."""
+    def run_reconcile(
+        self, stack_name: str, *, rule_input: Any = None, trigger: str = SCHEDULE_TRIGGER
+    ) -> ReconcileRun:
+        """The share's reconciliation as a rule runs it: the rule's input from the template
+        (the schedule's unless given), refs resolved."""
         deployed = self.deployed[stack_name]
         stack = deployed.stack
         assert stack.reconcile_schedule is not None and stack.share is not None
@@ -506,14 +533,15 @@ class Rollout:
             "AWS::StackId": self._stack_id(stack),
             stack.share[0]: deployed.share_physical_id,
         }
-        event = json.loads(_join(stack.reconcile_schedule[1], values))
+        template_input = rule_input if rule_input is not None else stack.reconcile_schedule[1]
+        event = json.loads(_join(template_input, values))
         context = self._context(stack, SHARE_RECONCILE_HANDLER)
         try:
             deps = self._share_dependencies(stack, SHARE_RECONCILE_HANDLER)
             result = share_handler.reconcile(event, context, deps)
-            run = ReconcileRun(stack.name, self.world.clock.now(), result)
+            run = ReconcileRun(stack.name, self.world.clock.now(), result, trigger=trigger)
         except Exception as error:
-            run = ReconcileRun(stack.name, self.world.clock.now(), None, _reason(error))
+            run = ReconcileRun(stack.name, self.world.clock.now(), None, _reason(error), trigger)
         self.reconcile_runs.append(run)
         return run
 
@@ -642,6 +670,22 @@ class Rollout:
         }
 
 
+def without_reconcile_event_rule(stack: SynthesizedStack) -> SynthesizedStack:
+    """The stack as deployed with its reconcile-on-RAM-event rule disabled (what `aws events
+    disable-rule` does): only the schedule runs the reconciliation."""
+    template = copy.deepcopy(stack.template)
+    reconcile = {"Fn::GetAtt": [stack.function_logical_id(SHARE_RECONCILE_HANDLER), "Arn"]}
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if (
+            resource["Type"] == "AWS::Events::Rule"
+            and "EventPattern" in properties
+            and any(target["Arn"] == reconcile for target in properties["Targets"])
+        ):
+            properties["State"] = "DISABLED"
+    return replace(stack, template=template)
+
+
 def deploy_all(rollout: Rollout, stacks: Sequence[SynthesizedStack]) -> list[ResourceOutcome]:
     """Deploy every stack, consumers first (as the rollout plan advises), then let RAM events
     reach the acceptors. Returns the failed outcomes."""
@@ -659,21 +703,38 @@ def deploy_all(rollout: Rollout, stacks: Sequence[SynthesizedStack]) -> list[Res
 
 
 def _matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-    """EventBridge pattern matching for the exact-value form our rules use."""
+    """EventBridge pattern matching for the forms our rules use (exact values, anything-but);
+    a field the event lacks matches neither."""
     for key, expected in pattern.items():
         value = event.get(key)
         if isinstance(expected, Mapping):
             if not isinstance(value, Mapping) or not _matches(expected, value):
                 return False
         elif isinstance(expected, list):
-            if not all(isinstance(option, str | int | float | bool) for option in expected):
-                raise NotImplementedError(f"EventBridge pattern operator in {key}: {expected}")
             values = value if isinstance(value, list) else [value]
-            if not any(v in expected for v in values):
+            if key not in event or not any(_matches_one(expected, v) for v in values):
                 return False
         else:
             raise ValueError(f"invalid EventBridge pattern at {key}: {expected!r}")
     return True
+
+
+def _matches_one(options: list[Any], value: Any) -> bool:
+    """One value against a pattern's list: exact values, or `{"anything-but": [...]}`."""
+    for option in options:
+        if isinstance(option, str | int | float | bool):
+            if value == option:
+                return True
+        elif isinstance(option, Mapping) and set(option) == {"anything-but"}:
+            excluded = option["anything-but"]
+            excluded = excluded if isinstance(excluded, list) else [excluded]
+            if not all(isinstance(e, str | int | float | bool) for e in excluded):
+                raise NotImplementedError(f"EventBridge anything-but operator: {option}")
+            if value not in excluded:
+                return True
+        else:
+            raise NotImplementedError(f"EventBridge pattern operator: {option}")
+    return False
 
 
 def _join(value: Any, values: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ import pytest
 from config import capacity
 from config.model import ConfigError, parse_config, plan_stacks
 from lineage_constructs.acceptor_layout import max_producers_per_consumer
+from lineage_constructs.share_manager_layout import max_consumers_per_producer
 
 
 def hub_config(spokes: int, direction: str) -> dict:
@@ -112,3 +113,15 @@ def test_a_producer_sharing_with_an_organization_counts_one_principal(monkeypatc
     assert {plan.share_principals for plan in plans} == {
         (ORGANIZATION_SHARING["organization_arn"],)
     }
+
+
+def test_a_producer_beyond_what_its_share_manager_role_can_name_is_refused():
+    most = max_consumers_per_producer()
+    parse_config(hub_config(most, "hub-to-spokes"))
+    with pytest.raises(ConfigError) as caught:
+        parse_config(hub_config(most + 1, "hub-to-spokes"), source="fleet.yaml")
+    message = str(caught.value)
+    assert f"hub (100000000000) in us-east-1 would share with {most + 1:,} principals" in message
+    assert f"its share manager role can name at most {most:,}" in message
+    assert "6,144 per managed policy, 10 managed policies per role" in message
+    assert "share through AWS Organizations instead" in message

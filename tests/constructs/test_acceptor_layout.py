@@ -16,8 +16,8 @@ from lineage_constructs.acceptor_layout import (
     inline_fence_budget,
     invitation_arn_pattern,
     max_producers_per_consumer,
-    policy_chars,
 )
+from lineage_constructs.account_list_layout import policy_chars
 
 ARN = invitation_arn_pattern("aws", "us-east-1")
 

@@ -226,7 +226,7 @@ def test_reconcile_schedule_names_the_custom_resource_and_its_deployed_share(exa
     (rule,) = [
         v["Properties"]
         for k, v in template["Resources"].items()
-        if v["Type"] == "AWS::Events::Rule" and k.startswith("LineageGroupShareReconcile")
+        if v["Type"] == "AWS::Events::Rule" and k.startswith("LineageGroupShareReconcileSchedule")
     ]
     assert rule["ScheduleExpression"] == "rate(1 hour)"  # the config's sweep interval
     (target,) = rule["Targets"]
@@ -241,6 +241,27 @@ def test_reconcile_schedule_names_the_custom_resource_and_its_deployed_share(exa
         "LogicalResourceId": share_id,
         "PhysicalResourceId": "<arn>",
     }
+
+
+def test_ram_events_in_the_producers_account_run_the_same_reconciliation(example_app):
+    """An answered invitation frees quota: the held-back consumers are invited at once."""
+    rules = {
+        k: v["Properties"]
+        for k, v in example_app.templates["LineageSharing-training-us-east-1"]["Resources"].items()
+        if v["Type"] == "AWS::Events::Rule" and k.startswith("LineageGroupShareReconcile")
+    }
+    [on_event] = [rule for rule in rules.values() if "EventPattern" in rule]
+    [schedule] = [rule for rule in rules.values() if "ScheduleExpression" in rule]
+    assert on_event["EventPattern"] == {
+        "source": ["aws.ram"],
+        "detail-type": ["Resource Sharing State Change"],
+        # Every status but that of the invitations the share itself just sent.
+        "detail": {"status": [{"anything-but": ["PENDING"]}]},
+    }
+    [target] = on_event["Targets"]
+    [scheduled] = schedule["Targets"]
+    assert target["Input"] == scheduled["Input"] and target["Arn"] == scheduled["Arn"]
+    assert target["RetryPolicy"] == scheduled["RetryPolicy"]
 
 
 def rendered_input(target: dict, values: dict[str, str]) -> str:
@@ -274,11 +295,12 @@ def test_the_schedules_input_fits_eventbridge_for_500_consumers_and_50_maximal_t
         k for k, v in template["Resources"].items() if v["Type"] == "Custom::LineageGroupShare"
     ]
     assert len(template["Resources"][share_id]["Properties"]["Principals"]) == 500
-    ((rule_id, rule),) = [
-        (k, v)
+    rules = {
+        k: v
         for k, v in template["Resources"].items()
         if k.startswith("LineageGroupShareReconcile") and v["Type"] == "AWS::Events::Rule"
-    ]
+    }
+    assert len(rules) == 2  # the schedule and the RAM events
     # The longest values CloudFormation can put there: a 128-character stack name in the
     # longest partition and region, and a share ARN.
     longest_stack_id = (
@@ -287,9 +309,10 @@ def test_the_schedules_input_fits_eventbridge_for_500_consumers_and_50_maximal_t
         + "/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
     )
     share_arn = "arn:aws-us-gov:ram:us-gov-west-1:123456789012:resource-share/" + "0" * 36
-    (target,) = rule["Properties"]["Targets"]
-    rendered = rendered_input(target, {"AWS::StackId": longest_stack_id, share_id: share_arn})
-    assert len(rendered) < 8192, f"{rule_id}: {len(rendered)} characters"
+    for rule_id, rule in rules.items():
+        (target,) = rule["Properties"]["Targets"]
+        rendered = rendered_input(target, {"AWS::StackId": longest_stack_id, share_id: share_arn})
+        assert len(rendered) < 8192, f"{rule_id}: {len(rendered)} characters"
 
 
 def test_the_schedule_role_may_only_read_and_re_invite_through_the_configured_share(example_app):

@@ -262,7 +262,9 @@ def test_a_consumer_that_rejected_the_share_is_not_overruled_by_its_acceptor(est
     )
 
     estate.rollout.deploy(consumer)
-    estate.rollout.advance(25 * HOUR)  # the producer keeps re-inviting within its cap
+    # The producer re-invites at once (RAM's event) and then as each invitation expires; at 24 h
+    # the invitation sent at 13 h is pending.
+    estate.rollout.advance(24 * HOUR)
 
     statuses = {
         i["status"] for i in ram.get_resource_share_invitations()["resourceShareInvitations"]

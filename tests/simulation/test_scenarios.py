@@ -15,7 +15,7 @@ import pytest
 
 from lineage_sharing.status import PairStatus
 from simulation.estate import SimulatedEstate
-from simulation.rollout import deploy_all
+from simulation.rollout import RAM_EVENT_TRIGGER, SCHEDULE_TRIGGER, deploy_all
 from tests.simulation.scenario_configs import (
     OUTSIDER,
     PRODUCTION,
@@ -436,8 +436,10 @@ def test_a_share_deleted_behind_cloudformations_back_raises_the_alarm_and_a_rede
 
     estate.rollout.advance(HOUR)
 
-    [failed] = [r for r in estate.rollout.reconcile_runs if r.error]
-    assert "consumers have lost access" in failed.error
+    # RAM's event about the deletion and the next scheduled run both report it.
+    failed = [r for r in estate.rollout.reconcile_runs if r.error]
+    assert {r.trigger for r in failed} == {RAM_EVENT_TRIGGER, SCHEDULE_TRIGGER}
+    assert all("consumers have lost access" in r.error for r in failed)
     assert ("training", "staging") not in readable_pairs(
         estate.pair_statuses([mesh3[TRAINING], mesh3[STAGING]])
     )

@@ -19,7 +19,12 @@ import app as cdk_app
 from config import capacity
 from config.model import known_regions, parse_config, plan_stacks
 from lineage_constructs.acceptor_layout import max_producers_per_consumer
-from lineage_sharing.cloud_assembly import SynthesizedStack, read_cloud_assembly
+from lineage_sharing.cloud_assembly import (
+    SHARE_ON_EVENT_HANDLER,
+    SHARE_RECONCILE_HANDLER,
+    SynthesizedStack,
+    read_cloud_assembly,
+)
 from lineage_sharing.deploy_limits import (
     CUSTOM_RESOURCE_RESPONSE,
     EVENTBRIDGE_INPUT,
@@ -129,32 +134,48 @@ def test_a_consumer_of_499_producers_accepts_from_one_of_them_in_the_simulation(
 # ---------------------------------------------------------------- a producer for 499 consumers
 
 
-# Left for phase 2 of issue 9: the share manager's role names every consumer in its
-# ram:Principal conditions, one statement larger than a managed policy may be, which IAM's
-# overflow (CDK splits whole statements) cannot place.
-KNOWN_PRODUCER_OVERAGES = {("IAM managed policy", "LineageGroupShareHandlerRoleOverflowPolicy")}
-
-
-def test_a_producer_for_499_consumers_is_within_every_limit_but_the_known_one(producer_for_499):
+def test_a_producer_for_499_consumers_is_within_every_limit(producer_for_499):
     outdir, stacks = producer_for_499
     measurements = measured(outdir, stacks[HUB].name)
-    exceeded = {
-        (m.limit.name, prefix)
-        for m in measurements
-        if m.exceeded
-        for _, prefix in KNOWN_PRODUCER_OVERAGES
-        if m.subject.startswith(prefix)
-    }
-    unknown = [
-        str(m)
-        for m in measurements
-        if m.exceeded
-        and not any(m.subject.startswith(prefix) for _, prefix in KNOWN_PRODUCER_OVERAGES)
-    ]
-    assert not unknown, "\n".join(unknown)
-    # Fails once phase 2 fixes them: then this test asserts every limit, like the consumer's.
-    assert exceeded == KNOWN_PRODUCER_OVERAGES
+    assert_within_every_limit(measurements)
+    # Its consumer lists are split: no statement left for CDK's overflow to place.
+    assert not [m for m in measurements if "OverflowPolicy" in m.subject]
+    split = [m for m in measurements if m.limit == MANAGED_POLICY_SIZE]
+    assert split and all(m.subject.startswith("LineageGroupShareHandlerRole") for m in split)
     assert largest(measurements, EVENTBRIDGE_INPUT).size < 1_000  # a digest, not the list
+
+
+def test_a_producer_for_499_consumers_may_name_each_of_them_and_nobody_else(producer_for_499):
+    _, stacks = producer_for_499
+    may = share_manager_permissions(stacks[HUB])
+    for consumer in (spoke(0), spoke(250), spoke(FLEET - 2)):  # inline, middle, last part
+        assert may("ram:CreateResourceShare", consumer), consumer
+        assert may("ram:AssociateResourceShare", consumer), consumer
+        assert may("ram:AssociateResourceShare", consumer, handler=SHARE_RECONCILE_HANDLER)
+    for stranger in ("999999999999", spoke(FLEET - 1)):
+        assert not may("ram:CreateResourceShare", stranger)
+        assert not may("ram:AssociateResourceShare", stranger)
+        assert not may("ram:AssociateResourceShare", stranger, handler=SHARE_RECONCILE_HANDLER)
+
+
+def share_manager_permissions(producer: SynthesizedStack):
+    """may(action, principal): whether a handler's role may name `principal` in that action."""
+    evaluator = PolicyEvaluator.from_stacks([producer])
+    share = f"arn:aws:ram:{producer.region}:{producer.account}:resource-share/abc"
+    share_name = producer.share_name
+
+    def may(action: str, principal: str, handler: str = SHARE_ON_EVENT_HANDLER) -> bool:
+        role = simulated_role_arn(producer, producer.handler_role_logical_id(handler))
+        context = {"ram:Principal": principal, "ram:ResourceShareName": share_name}
+        resource = "*" if action == "ram:CreateResourceShare" else share
+        if action == "ram:CreateResourceShare":
+            context = {"ram:Principal": principal, "ram:RequestedAllowsExternalPrincipals": "true"}
+        request = AuthorizationRequest(
+            role, producer.account, producer.region, action, resource, context=context
+        )
+        return evaluator.authorize(request).allowed
+
+    return may
 
 
 def test_a_producer_for_499_consumers_answers_cloudformation_within_4_kb(producer_for_499):

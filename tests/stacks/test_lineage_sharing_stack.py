@@ -39,8 +39,8 @@ def test_stack_environment_comes_from_config(example_app):
 def test_mesh_stack_holds_both_parts_and_all_outputs(example_app):
     for name, template in example_app.templates.items():
         assert len(resources_of_type(template, "Custom::LineageGroupShare")) == 1
-        # The acceptor's event rule and sweep, and the share's reconcile schedule.
-        assert len(resources_of_type(template, "AWS::Events::Rule")) == 3
+        # The acceptor's event rule and sweep, the share's reconcile schedule and event rule.
+        assert len(resources_of_type(template, "AWS::Events::Rule")) == 4
         # Only staging opts in to a query role (config/example.yaml).
         query_role = {"QueryRoleArn"} if "staging" in name else set()
         assert set(template["Outputs"]) == {
@@ -91,9 +91,10 @@ def test_hub_only_consumes_and_spokes_only_produce(hub_app):
     }
     for spoke in ("LineageSharing-team-a-eu-west-1", "LineageSharing-team-b-eu-west-1"):
         template = hub_app.templates[spoke]
-        # Only the share's reconcile schedule: no acceptor, so no RAM event rule or sweep.
-        (rule,) = resources_of_type(template, "AWS::Events::Rule").values()
+        # Only the share's reconcile schedule and RAM event rule: no acceptor, no sweep.
+        (rule, on_event) = resources_of_type(template, "AWS::Events::Rule").values()
         assert rule["Properties"]["ScheduleExpression"] == "rate(30 minutes)"
+        assert on_event["Properties"]["Targets"] == rule["Properties"]["Targets"]
         assert set(template["Outputs"]) == {"LineageGroupArn", "ResourceShareArn", "AlarmTopicArn"}
         (share,) = resources_of_type(template, "Custom::LineageGroupShare").values()
         assert share["Properties"]["Principals"] == ["444444444444"]

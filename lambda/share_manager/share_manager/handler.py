@@ -399,6 +399,13 @@ def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
         return {"share_arn": share_arn, "in_sync": False, "skipped": "not created yet"}
     share = aws_edge.get_resource_share(deps.ram, share_arn)
     if share is None or share_readiness(share.status) is ShareReadiness.UNUSABLE:
+        successor = _replacing_share(request, deps, share_arn)
+        if successor is not None:
+            # An update replaced the share and deleted this one; RAM's event about the deletion
+            # runs the rule whose input still names it until CloudFormation updates the rule.
+            reason = f"replaced by {successor} in a deployment"
+            _log("skip", request, share_arn=share_arn, reason=reason)
+            return {"share_arn": share_arn, "in_sync": False, "skipped": "replaced"}
         # Raise, so the function's Errors alarm fires: only CloudFormation recreates a share.
         status = share.status if share else "unknown to RAM"
         raise RuntimeError(
@@ -447,6 +454,17 @@ def _reconcile_on_schedule(request: ShareRequest, deps: Dependencies) -> dict:
         "held_back": list(plan.held_back),
         "deferred": [principal for principal, _ in plan.deferred],
     }
+
+
+def _replacing_share(request: ShareRequest, deps: Dependencies, share_arn: str) -> str | None:
+    """A live share this custom resource created after `share_arn` (found by its tags)."""
+    found = aws_edge.find_shares(deps.ram, None, request.owner_tags)
+    live = [
+        share.arn
+        for share in found
+        if share.arn != share_arn and share_readiness(share.status) is not ShareReadiness.UNUSABLE
+    ]
+    return live[0] if live else None
 
 
 def _principal_plan(

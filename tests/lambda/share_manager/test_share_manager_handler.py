@@ -1007,9 +1007,22 @@ def test_schedule_acts_only_for_the_principals_the_share_was_deployed_for(aws, d
 @pytest.mark.parametrize("status", ["DELETED", "FAILED"])
 def test_schedule_raises_when_the_share_is_gone_so_the_alarm_fires(aws, deps, status):
     expect_get_share(aws, status=status)
+    expect_find_shares(aws, share(SHARE_ARN, status=status), name=None)  # no successor
 
     with pytest.raises(RuntimeError, match=f"is {status}: consumers have lost access"):
         reconcile(reconcile_event(), ScheduledContext(), deps)
+
+
+def test_a_run_for_a_share_an_update_replaced_skips_without_alarming(aws, deps):
+    """RAM's event about the old share's deletion runs the rule that still names it."""
+    successor = SHARE_ARN.replace("resource-share/", "resource-share/new-")
+    expect_get_share(aws, status="DELETING")
+    expect_find_shares(aws, share(SHARE_ARN, status="DELETING"), share(successor), name=None)
+
+    result = reconcile(reconcile_event(), ScheduledContext(), deps)
+
+    assert result == {"share_arn": SHARE_ARN, "in_sync": False, "skipped": "replaced"}
+    aws.ram_stub.assert_no_pending_responses()
 
 
 def test_schedule_raises_when_ram_failed_to_share_the_lineage_group(aws, deps):
