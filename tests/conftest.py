@@ -252,6 +252,7 @@ ROLLOUT_APP_FILES = frozenset(
 )
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown under `-p no:xdist`
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadfile`, except that the `ROLLOUT_APP_FILES` go to one worker together."""
     if config.getoption("dist") != "loadfile":
