@@ -1,9 +1,21 @@
-"""Session-wide fixtures: the example app is synthesized once per test run."""
+"""Session-wide fixtures: each app is synthesized once per test run, whatever the workers.
+
+`make test` runs pytest-xdist workers, and each worker builds the session fixtures its tests
+need. An app synthesized from a config is therefore built by the first worker that needs it,
+into a folder every worker of the run shares, and read from there by the others
+(`shared_synthesis`). The rollout app's tests also need its construct tree, which only lives
+in the process that built it: their files run on one worker (`pytest_collection_modifyitems`).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +49,59 @@ class SynthesizedApp:
 def synthesize(
     config: SharingConfig, outdir: Path, config_path: Path | None = None
 ) -> SynthesizedApp:
-    app, stacks = cdk_app.synthesize_in_process(config, outdir, config_path)
-    templates = {
-        stack.stack_name: json.loads((outdir / stack.template_file).read_text()) for stack in stacks
-    }
+    _, stacks = cdk_app.synthesize_in_process(config, outdir, config_path)
+    return synthesized_app(config, outdir, [(s.stack_name, s.template_file) for s in stacks])
+
+
+def synthesized_app(
+    config: SharingConfig, outdir: Path, stack_files: list[tuple[str, str]]
+) -> SynthesizedApp:
+    """The app in `outdir`, given its stacks' (name, template file) in the order they were built."""
+    templates = {name: json.loads((outdir / file).read_text()) for name, file in stack_files}
     assertions = {name: Template.from_json(template) for name, template in templates.items()}
     return SynthesizedApp(config, outdir, templates, assertions)
+
+
+SharedSynthesis = Callable[[str, SharingConfig, "Path | None"], SynthesizedApp]
+
+
+@contextmanager
+def _exclusively(lock_file: Path) -> Iterator[None]:
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+@pytest.fixture(scope="session")
+def shared_synthesis(tmp_path_factory) -> SharedSynthesis:
+    """shared_synthesis(name, config, config_path) -> the app synthesized once per run.
+
+    Without xdist, this process synthesizes into its own temporary folder. Under xdist, the
+    first worker asking for `name` synthesizes it (holding a lock, so the others wait rather
+    than build it too) into the run's shared folder and records its stacks; later workers read
+    the same cloud assembly. A synthesis that fails records nothing: the next worker tries
+    again, and fails the same way.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return lambda name, config, config_path=None: synthesize(
+            config, tmp_path_factory.mktemp(name), config_path
+        )
+    # The run's own folder, above every worker's: pytest makes a new one for each run, so
+    # nothing an earlier run built (from older sources) is ever read.
+    shared = tmp_path_factory.getbasetemp().parent / "shared-synthesis"
+    shared.mkdir(exist_ok=True)
+
+    def build(name: str, config: SharingConfig, config_path: Path | None = None) -> SynthesizedApp:
+        outdir, stacks_file = shared / name, shared / f"{name}.stacks.json"
+        with _exclusively(shared / f"{name}.lock"):
+            if not stacks_file.exists():
+                shutil.rmtree(outdir, ignore_errors=True)  # what a failed attempt left
+                _, stacks = cdk_app.synthesize_in_process(config, outdir, config_path)
+                stack_files = [(stack.stack_name, stack.template_file) for stack in stacks]
+                stacks_file.write_text(json.dumps(stack_files))
+        return synthesized_app(config, outdir, json.loads(stacks_file.read_text()))
+
+    return build
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +110,8 @@ def example_config() -> SharingConfig:
 
 
 @pytest.fixture(scope="session")
-def example_app(example_config, tmp_path_factory) -> SynthesizedApp:
-    return synthesize(example_config, tmp_path_factory.mktemp("cdk.out"), EXAMPLE_CONFIG)
+def example_app(example_config, shared_synthesis) -> SynthesizedApp:
+    return shared_synthesis("cdk.out", example_config, EXAMPLE_CONFIG)
 
 
 HUB_AND_SPOKE = {
@@ -79,16 +138,16 @@ HUB_AND_SPOKE = {
 
 
 @pytest.fixture(scope="session")
-def hub_app(tmp_path_factory) -> SynthesizedApp:
+def hub_app(shared_synthesis) -> SynthesizedApp:
     """Spokes only produce, the hub only consumes: exercises stacks with one part each."""
     from config.model import parse_config
 
-    return synthesize(parse_config(HUB_AND_SPOKE), tmp_path_factory.mktemp("cdk.out.hub"))
+    return shared_synthesis("cdk.out.hub", parse_config(HUB_AND_SPOKE))
 
 
 @pytest.fixture(scope="session")
-def synthesize_config(tmp_path_factory):
-    """synthesize_config(raw config dict) -> SynthesizedApp, synthesized once per session."""
+def synthesize_config(shared_synthesis):
+    """synthesize_config(raw config dict) -> SynthesizedApp, synthesized once per run."""
     from config.model import parse_config
 
     built: dict[str, SynthesizedApp] = {}
@@ -96,7 +155,8 @@ def synthesize_config(tmp_path_factory):
     def build(raw: dict) -> SynthesizedApp:
         key = json.dumps(raw, sort_keys=True)
         if key not in built:
-            built[key] = synthesize(parse_config(raw), tmp_path_factory.mktemp("cdk.out.variant"))
+            digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+            built[key] = shared_synthesis(f"cdk.out.variant-{digest}", parse_config(raw))
         return built[key]
 
     return build
@@ -197,3 +257,48 @@ def stackset_app(stackset_config, tmp_path_factory) -> CloudAssembly:
     outdir = tmp_path_factory.mktemp("cdk.out.stackset")
     app, _ = cdk_app.synthesize_in_process(stackset_config, outdir, STACK_SET_CONFIG)
     return read_assembly(outdir, app)
+
+
+# ---------------------------------------------------------------------------- xdist scheduling
+# The test files that use `rollout_app`. Its checks of the construct tree need the App object,
+# which only the process that synthesized it has, so these files form one work unit: one
+# worker synthesizes the rollout app (the largest of the suite) once, for all of them.
+ROLLOUT_APP_FILES = frozenset(
+    {
+        "tests/codebuild/test_cdk_assets.py",
+        "tests/stacks/test_execution_policy_stack.py",
+        "tests/stacks/test_pipeline_stack.py",
+        "tests/stacks/test_rollout_quality.py",
+    }
+)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown under `-p no:xdist`
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, except that the `ROLLOUT_APP_FILES` go to one worker together."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class RolloutAppTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "rollout_app" if path in ROLLOUT_APP_FILES else path
+
+    return RolloutAppTogether(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep `ROLLOUT_APP_FILES` complete: a file left out would synthesize the app again."""
+    unlisted = sorted(
+        {
+            item.nodeid.split("::", 1)[0]
+            for item in items
+            if "rollout_app" in getattr(item, "fixturenames", ())
+        }
+        - ROLLOUT_APP_FILES
+    )
+    if unlisted:
+        raise pytest.UsageError(
+            f"{', '.join(unlisted)} use rollout_app: add them to ROLLOUT_APP_FILES in tests/conftest.py"
+        )
