@@ -129,8 +129,10 @@ def test_members_share_with_the_ou_without_external_principals_and_accept_nothin
     (share,) = resources_of(template, "Custom::LineageGroupShare").values()
     assert share["Properties"]["Principals"] == [OU_ARN]
     assert share["Properties"]["AllowExternalPrincipals"] == "false"
-    rules = resources_of(template, "AWS::Events::Rule").values()
-    assert all("EventPattern" not in rule["Properties"] for rule in rules)  # schedule only
+    rules = resources_of(template, "AWS::Events::Rule")
+    # No acceptor's rule: the only event pattern is the producer's reconcile on its RAM events.
+    patterned = [name for name, rule in rules.items() if "EventPattern" in rule["Properties"]]
+    assert len(patterned) == 1 and "ReconcileOnRamEvent" in patterned[0]
     roles = json.dumps(resources_of(template, "AWS::IAM::Role"))
     assert "AcceptResourceShareInvitation" not in json.dumps(template)
     assert roles  # the share manager's roles are in it
