@@ -35,6 +35,7 @@ from config.alarm_notifications import WHY_EMAILS, AlarmNotifications, topic_reg
 from config.organization import SharingMode
 from config.query_role import WHY_TRUSTED, QueryRole, principal_partition
 from config.rollout import RolloutSection
+from config.yaml_lists import ListAsTuple
 
 INVITATION_LIFETIME_MINUTES = 12 * 60
 DEFAULT_SHARE_NAME = "sm_lineage_sharing"
@@ -146,7 +147,7 @@ class Account(_Strict):
 
     id: str = Field(description=f"The account id: {WHY['id']}.")
     name: AccountName = Field(description=f"Friendly name: {WHY['name']}.")
-    regions: tuple[Region, ...] = Field(
+    regions: ListAsTuple[Region] = Field(
         min_length=1, description=f"The account's regions, each {WHY['regions']}."
     )
     wave: int = Field(default=1, ge=1, description="Pipeline wave (config/rollout.py).")
@@ -176,8 +177,6 @@ class Account(_Strict):
                 raise ValueError("give either 'region' or 'regions', not both")
             data = {**data, "regions": [data["region"]]}
             del data["region"]
-        if isinstance(data, dict) and isinstance(data.get("regions"), list):
-            data = {**data, "regions": tuple(data["regions"])}
         return data
 
     @field_validator("regions", mode="after")

@@ -19,11 +19,12 @@ management account, so an OU of another organization is caught before anything i
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from config.alarm_notifications import json_schema_pattern
+from config.yaml_lists import ListAsTuple
 
 ORGANIZATION_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):organizations::(?P<management>\d{12}):"
@@ -99,7 +100,7 @@ class SharingMode(BaseModel):
         description="Organization mode: the organization's ARN; its management account id "
         "(in the ARN) gets the stack that enables RAM sharing with AWS Organizations.",
     )
-    ou_arns: tuple[OuArn, ...] = Field(
+    ou_arns: ListAsTuple[OuArn] = Field(
         default=(),
         max_length=MAX_OUS,
         description="Organization mode: share with these OUs of the organization (and the OUs "
@@ -110,13 +111,6 @@ class SharingMode(BaseModel):
         description="Organization mode: the region of the management account's stack (RAM's "
         "EnableSharingWithAwsOrganization is called there once for the organization).",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _list_to_tuple(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("ou_arns"), list):
-            return {**data, "ou_arns": tuple(data["ou_arns"])}
-        return data
 
     @model_validator(mode="after")
     def _fields_of_the_mode(self) -> SharingMode:

@@ -8,11 +8,12 @@ exactly that, and the config names who may assume it.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from config.alarm_notifications import json_schema_pattern
+from config.yaml_lists import ListAsTuple
 
 MAX_TRUSTED_PRINCIPALS = 20
 # IAM principals a trust policy can name by ARN: an account's root (any principal of that
@@ -60,7 +61,7 @@ class QueryRole(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    assumable_by: tuple[TrustedPrincipal, ...] = Field(
+    assumable_by: ListAsTuple[TrustedPrincipal] = Field(
         min_length=1,
         max_length=MAX_TRUSTED_PRINCIPALS,
         description="Who may assume the role: 12-digit account ids (any principal there that its "
@@ -72,13 +73,6 @@ class QueryRole(BaseModel):
         description="Also allow sagemaker:AddAssociation and DeleteAssociation between this "
         "account's and the producers' lineage entities.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _list_to_tuple(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("assumable_by"), list):
-            return {**data, "assumable_by": tuple(data["assumable_by"])}
-        return data
 
     def principal_arns(self, partition: str) -> tuple[str, ...]:
         """Account ids as their root ARN, the form a trust policy stores."""

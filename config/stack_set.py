@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 import botocore.session
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from config.yaml_lists import ListAsTuple
+
 DEFAULT_STACK_SET_NAME = "LineageSharingMember"
 DEFAULT_ASSET_BUCKET_PREFIX = "lineage-sharing-stackset-assets"
 # An OU (or the root) by id, or an OU by ARN (the id is its last path segment).
@@ -135,17 +137,10 @@ class OperationPreferences(_Strict):
     region_concurrency: Literal["SEQUENTIAL", "PARALLEL"] | None = Field(
         default=None, description="Regions one at a time (API default) or in parallel."
     )
-    region_order: tuple[Region, ...] = Field(
+    region_order: ListAsTuple[Region] = Field(
         default=(), description="The order of the regions (each one of stack_set.regions)."
     )
     concurrency_mode: Literal["STRICT_FAILURE_TOLERANCE", "SOFT_FAILURE_TOLERANCE"] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _order_tuple(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("region_order"), list):
-            return {**data, "region_order": tuple(data["region_order"])}
-        return data
 
     @model_validator(mode="after")
     def _strict_concurrency(self) -> OperationPreferences:
@@ -202,10 +197,10 @@ class StackSetConfig(_Strict):
         "CallAs DELEGATED_ADMIN).",
     )
     region: Region = Field(description="The StackSet's home region (its stack deploys there).")
-    regions: tuple[Region, ...] = Field(
+    regions: ListAsTuple[Region] = Field(
         min_length=1, description="Regions every member account gets the member stack in."
     )
-    organizational_units: tuple[Annotated[str, AfterValidator(_ou_target)], ...] = Field(
+    organizational_units: ListAsTuple[Annotated[str, AfterValidator(_ou_target)]] = Field(
         default=(),
         description="Target OU ids or ARNs, or the root id (r-...) for the whole "
         "organization; default: the OUs of sharing.ou_arns.",
@@ -223,16 +218,6 @@ class StackSetConfig(_Strict):
         default=DEFAULT_ASSET_BUCKET_PREFIX,
         description="Lambda code buckets are named <prefix>-<account>-<region>, one per region.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _lists_to_tuples(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = dict(data)
-            for key in ("regions", "organizational_units"):
-                if isinstance(data.get(key), list):
-                    data[key] = tuple(data[key])
-        return data
 
     @model_validator(mode="after")
     def _within_regions(self) -> StackSetConfig:
